@@ -1,0 +1,280 @@
+"""The Modality protocol and its registry.
+
+A *modality* (a "room") adapts one scientific field to the engine: it reads and writes the field's
+native formats, turns native objects into normalised float tensors ``(batch, channels, *spatial)`` and
+back, simulates the field's real degradations, and computes the field's own metrics.
+
+Rooms are found in two ways, so a third party can add one without touching wavediff:
+
+* built-in rooms: every ``wavediff.modalities.<room>.adapter`` module, imported on first use;
+* plugins: the entry-point group ``wavediff.modalities``, e.g. in a plugin's ``pyproject.toml``::
+
+      [project.entry-points."wavediff.modalities"]
+      radar = "wavediff_radar.adapter:Radar"
+
+A class can also be registered at run time with :func:`register_modality`.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import importlib
+import importlib.metadata
+import inspect
+import os
+import pkgutil
+import re
+import sys
+import tempfile
+import warnings
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from .errors import ConfigError, ModalityError, UnknownModalityError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+__all__ = [
+    "Modality",
+    "register_modality",
+    "get_modality",
+    "available_modalities",
+    "atomic_output",
+    "ENTRY_POINT_GROUP",
+]
+
+ENTRY_POINT_GROUP = "wavediff.modalities"
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class Modality(abc.ABC):
+    """Base class of every room.
+
+    Subclasses set the class attributes and implement the abstract methods. Every method takes and
+    returns the field's native objects (or numpy arrays) and never modifies its inputs.
+
+    Attributes
+    ----------
+    name : str
+        Registry key, lower case (``"eeg"``, ``"seismic"``).
+    description : str
+        One line shown by ``wavediff modalities``.
+    spatial_dims : int
+        Number of spatial axes of the tensors this room produces (1, 2 or 3).
+    extensions : tuple of str
+        File suffixes :meth:`read` understands, lower case with the dot (``".edf"``).
+    """
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    spatial_dims: ClassVar[int] = 1
+    extensions: ClassVar[tuple[str, ...]] = ()
+
+    # ---------------------------------------------------------------- native I/O
+    @abc.abstractmethod
+    def read(self, path: str | os.PathLike) -> Any:
+        """Read a file in one of the field's formats into the room's native object."""
+
+    @abc.abstractmethod
+    def write(self, obj: Any, path: str | os.PathLike) -> Path:
+        """Write ``obj`` in the format implied by ``path``, atomically (see :func:`atomic_output`)."""
+
+    # ---------------------------------------------------------------- tensors
+    @abc.abstractmethod
+    def to_tensor(self, obj: Any) -> tuple[torch.Tensor, dict[str, Any]]:
+        """Native object -> (float tensor ``(batch, channels, *spatial)`` at about unit scale, context).
+
+        The context holds everything :meth:`from_tensor` needs to rebuild the native object exactly.
+        """
+
+    @abc.abstractmethod
+    def from_tensor(self, tensor: torch.Tensor, context: dict[str, Any]) -> Any:
+        """Inverse of :meth:`to_tensor`: ``from_tensor(*to_tensor(x))`` equals ``x``."""
+
+    # ---------------------------------------------------------------- evaluation
+    @abc.abstractmethod
+    def degrade(self, clean: Any, rng: np.random.Generator, **level: Any) -> Any:
+        """Simulate the field's corruption of ``clean`` at the given level, reproducibly from ``rng``."""
+
+    @abc.abstractmethod
+    def metrics(self, reference: Any, estimate: Any) -> dict[str, float]:
+        """The field's standard metrics of ``estimate`` against ``reference``."""
+
+    @abc.abstractmethod
+    def demo(self, out_dir: str | os.PathLike, seed: int = 0) -> dict[str, Any]:
+        """Offline demo for ``wavediff demo <room>``: degrade, restore, print a metrics table and write
+        a before/after figure into ``out_dir``; returns the table and the figure path."""
+
+    # ---------------------------------------------------------------- recipe
+    @classmethod
+    def recipe_path(cls) -> Path:
+        """``recipe.toml`` beside the module that defines the class."""
+        return Path(inspect.getfile(cls)).with_name("recipe.toml")
+
+    @classmethod
+    def default_recipe(cls) -> dict[str, Any]:
+        """The room's default settings (wavelet, levels, net size, sampler, training budget)."""
+        path = cls.recipe_path()
+        if not path.is_file():
+            raise ConfigError(f"modality {cls.name!r} has no recipe at {path}; add a recipe.toml beside its adapter")
+        try:
+            with open(path, "rb") as fh:
+                return tomllib.load(fh)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path} is not valid TOML ({exc}); fix the file") from exc
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} modality {self.name!r}>"
+
+
+# -------------------------------------------------------------------- registry
+_REGISTRY: dict[str, type[Modality]] = {}
+_FAILED: dict[str, str] = {}
+_DISCOVERED = False
+
+
+def register_modality(cls: type[Modality] | None = None, *, overwrite: bool = False) -> Any:
+    """Register a :class:`Modality` subclass under ``cls.name``; usable as a class decorator.
+
+    Raises :class:`~wavediff.errors.ModalityError` when the class does not fulfil the contract or the
+    name is taken (pass ``overwrite=True`` to replace it).
+    """
+
+    def _register(klass: type[Modality]) -> type[Modality]:
+        if not (inspect.isclass(klass) and issubclass(klass, Modality)):
+            raise ModalityError(f"{klass!r} is not a subclass of wavediff.Modality; derive your adapter from it")
+        if inspect.isabstract(klass):
+            missing = sorted(getattr(klass, "__abstractmethods__", ()))
+            raise ModalityError(f"{klass.__name__} does not implement {', '.join(missing)}; implement them to register it")
+        if not isinstance(klass.name, str) or not _NAME.match(klass.name):
+            raise ModalityError(
+                f"{klass.__name__}.name={klass.name!r}; set a lower-case identifier such as 'eeg' as the class attribute name"
+            )
+        if klass.spatial_dims not in (1, 2, 3):
+            raise ModalityError(f"{klass.__name__}.spatial_dims={klass.spatial_dims!r}; use 1, 2 or 3")
+        current = _REGISTRY.get(klass.name)
+        if current is not None and current is not klass and not overwrite:
+            raise ModalityError(
+                f"modality name {klass.name!r} is already registered by {current.__module__}.{current.__name__}; "
+                "choose another name or pass overwrite=True"
+            )
+        _REGISTRY[klass.name] = klass
+        _FAILED.pop(klass.name, None)
+        return klass
+
+    return _register if cls is None else _register(cls)
+
+
+def _builtin_rooms() -> Iterator[str]:
+    try:
+        package = importlib.import_module("wavediff.modalities")
+    except ImportError:  # pragma: no cover - broken install
+        return
+    for info in pkgutil.iter_modules(package.__path__):
+        if info.ispkg:
+            yield info.name
+
+
+def _discover() -> None:
+    global _DISCOVERED
+    if _DISCOVERED:
+        return
+    _DISCOVERED = True
+    for room in _builtin_rooms():
+        module = f"wavediff.modalities.{room}.adapter"
+        try:
+            importlib.import_module(module)  # the adapter registers itself with @register_modality
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                _note_failure(room, module, exc)
+        except Exception as exc:  # a broken room must not take the others down, but must be heard
+            _note_failure(room, module, exc)
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name in _REGISTRY:
+            continue
+        try:
+            register_modality(ep.load())
+        except Exception as exc:
+            _note_failure(ep.name, ep.value, exc)
+
+
+def _note_failure(name: str, where: str, exc: BaseException) -> None:
+    _FAILED[name] = f"{where} failed to load: {type(exc).__name__}: {exc}"
+    warnings.warn(f"wavediff modality {name!r} is unavailable: {_FAILED[name]}", RuntimeWarning, stacklevel=3)
+
+
+def refresh_modalities() -> None:
+    """Forget discovery results so newly installed plugins are found (run-time registrations are kept)."""
+    global _DISCOVERED
+    _DISCOVERED = False
+    _FAILED.clear()
+
+
+def available_modalities() -> Mapping[str, type[Modality]]:
+    """Registered modality classes by name (built-ins, plugins and run-time registrations)."""
+    _discover()
+    return dict(sorted(_REGISTRY.items()))
+
+
+def get_modality(name: str, **kwargs: Any) -> Modality:
+    """Instantiate the modality registered as ``name`` (keyword arguments go to its constructor).
+
+    Examples
+    --------
+    >>> from wavediff import get_modality
+    >>> get_modality("no-such-room")
+    Traceback (most recent call last):
+    ...
+    wavediff.errors.UnknownModalityError: no modality named 'no-such-room'; ...
+    """
+    _discover()
+    if name not in _REGISTRY:
+        known = ", ".join(sorted(_REGISTRY)) or "none yet"
+        if name in _FAILED:
+            raise UnknownModalityError(f"modality {name!r} could not be loaded: {_FAILED[name]}")
+        raise UnknownModalityError(
+            f"no modality named {name!r}; registered: {known}. Install the plugin that provides it, "
+            f"or register a class with wavediff.register_modality"
+        )
+    return _REGISTRY[name](**kwargs)
+
+
+# -------------------------------------------------------------------- atomic output
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success it is renamed onto ``path`` in one step.
+
+    Writers write to the yielded path; if they raise, the temporary file is removed and ``path`` is
+    untouched, so a crash never leaves a half-written result. ``suffix`` defaults to ``path``'s own,
+    for libraries that choose the format from the file name.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> target = os.path.join(tempfile.mkdtemp(), "out.npy")
+    >>> with atomic_output(target) as tmp:
+    ...     np.save(tmp, np.zeros(3))
+    >>> np.load(target).shape
+    (3,)
+    """
+    target = Path(path)
+    if not target.parent.exists():
+        raise FileNotFoundError(f"folder {target.parent} does not exist; create it before writing {target.name}")
+    suffix = "".join(target.suffixes) if suffix is None else suffix
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".tmp{suffix}", dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
