@@ -67,7 +67,7 @@ def test_signal(name: str, n: int = 1024, std: float | None = None) -> np.ndarra
         raise InvalidInputError(f"unknown test signal {name!r}; choose one of {sorted(SIGNALS)}")
     x = SIGNALS[name](n)
     if std is not None:
-        if std <= 0:
+        if not np.isfinite(std) or std <= 0:
             raise InvalidInputError(f"std={std} must be positive")
         x = x * (std / x.std())
     return x

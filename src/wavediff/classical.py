@@ -123,11 +123,13 @@ def _shrink_one(
     deepest = pywt.dwtn_max_level(x.shape, wavelet)
     if levels is None:
         levels = max(deepest - 3, 1)
-    if levels < 1 or levels > deepest:
+    if deepest < 1:
         raise LevelTooDeepError(
-            f"wavelet_levels={levels} does not fit shape {x.shape} with {wavelet.name!r}; use 1..{max(deepest, 1)}"
-            + ("" if deepest else " on a larger input or with a shorter wavelet")
+            f"shape {x.shape} is too small for even one level of {wavelet.name!r} (filter length "
+            f"{wavelet.dec_len}); use a shorter wavelet such as 'haar' or a larger input"
         )
+    if levels < 1 or levels > deepest:
+        raise LevelTooDeepError(f"wavelet_levels={levels} does not fit shape {x.shape} with {wavelet.name!r}; use 1..{deepest}")
     coeffs = pywt.wavedecn(x, wavelet=wavelet, level=levels, mode=boundary)
     details = coeffs[1:]
     if sigma is None:
@@ -205,7 +207,7 @@ def denoise_wavelet(
     if method is None:
         if threshold is None:
             raise InvalidInputError("give either a method ('BayesShrink', 'VisuShrink', 'SureShrink') or a threshold")
-        if threshold < 0:
+        if not np.isfinite(threshold) or threshold < 0:
             raise InvalidInputError(f"threshold={threshold} must be non-negative")
     else:
         key = str(method).lower()
@@ -255,6 +257,9 @@ def wiener(
     outs = []
     for c in channels:
         s = estimate_sigma(c) if sigma is None else sigma
+        if s == 0:  # no noise: the filter is the identity (scipy would divide 0 by 0 on flat regions)
+            outs.append(c.copy())
+            continue
         size = mysize
         if size is None:
             size = tuple(min(3, n) for n in c.shape)

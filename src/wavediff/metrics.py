@@ -29,6 +29,16 @@ def _pair(reference: Any, estimate: Any) -> tuple[np.ndarray, np.ndarray]:
     return ref.astype(np.float64), est.astype(np.float64)
 
 
+def _check_range(data_range: Any) -> float:
+    try:
+        value = float(data_range)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if isinstance(data_range, (str, bytes)) or not np.isfinite(value) or value <= 0:
+        raise InvalidInputError(f"data_range={data_range!r} must be a positive number (e.g. 1.0 or 255)")
+    return value
+
+
 def _out(value: np.ndarray | np.floating) -> float | np.ndarray:
     return float(value) if np.ndim(value) == 0 else np.asarray(value)
 
@@ -79,11 +89,14 @@ def relative_l2(reference: Any, estimate: Any, axis: Axis = None) -> float | np.
 def snr_db(reference: Any, estimate: Any, axis: Axis = None) -> float | np.ndarray:
     """Signal-to-noise ratio of ``estimate`` in dB: ``10 log10(sum(ref**2) / sum((est - ref)**2))``.
 
-    An exact estimate gives ``inf``.
+    The signal energy includes the reference's mean (the convention of the EEG and seismic
+    literature); an exact estimate gives ``inf``.
     """
     ref, est = _pair(reference, estimate)
     signal = np.sum(ref**2, axis=axis)
     noise = np.sum((est - ref) ** 2, axis=axis)
+    if np.any(signal == 0):
+        raise InvalidInputError("reference is all zeros, so an SNR is undefined; use rmse() instead")
     with np.errstate(divide="ignore"):
         return _out(10.0 * np.log10(signal) - 10.0 * np.log10(noise))
 
@@ -100,8 +113,7 @@ def psnr(reference: Any, estimate: Any, data_range: float, axis: Axis = None) ->
     >>> round(psnr(np.zeros(4), np.full(4, 0.1), data_range=1.0), 6)
     20.0
     """
-    if not np.isscalar(data_range) or not np.isfinite(data_range) or data_range <= 0:
-        raise InvalidInputError(f"data_range={data_range!r} must be a positive number (e.g. 1.0 or 255)")
+    data_range = _check_range(data_range)
     ref, est = _pair(reference, estimate)
     err = np.mean((est - ref) ** 2, axis=axis)
     with np.errstate(divide="ignore"):
@@ -146,8 +158,7 @@ def ssim(
     full : bool
         Also return the SSIM map.
     """
-    if not np.isscalar(data_range) or not np.isfinite(data_range) or data_range <= 0:
-        raise InvalidInputError(f"data_range={data_range!r} must be a positive number (e.g. 1.0 or 255)")
+    data_range = _check_range(data_range)
     ref, est = _pair(reference, estimate)
     if ref.ndim not in (1, 2, 3):
         raise ShapeError(f"ssim takes 1-D, 2-D or 3-D arrays, got shape {ref.shape}; compute it per image or volume")
@@ -162,7 +173,8 @@ def ssim(
 
     if gaussian_weights:
         def smooth(a: np.ndarray) -> np.ndarray:
-            return ndimage.gaussian_filter(a, sigma=sigma, truncate=((win_size - 1) / 2) / sigma, mode="reflect")
+            # skimage's kernel always spans 3.5 sigma; win_size only sets the border and the normalisation
+            return ndimage.gaussian_filter(a, sigma=sigma, truncate=3.5, mode="reflect")
 
     else:
         def smooth(a: np.ndarray) -> np.ndarray:

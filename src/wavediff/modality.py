@@ -52,7 +52,7 @@ __all__ = [
 ]
 
 ENTRY_POINT_GROUP = "wavediff.modalities"
-_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 
 class Modality(abc.ABC):
@@ -128,8 +128,8 @@ class Modality(abc.ABC):
         try:
             with open(path, "rb") as fh:
                 return tomllib.load(fh)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path} is not valid TOML ({exc}); fix the file") from exc
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path} is not valid TOML ({exc}); save it as UTF-8 and fix the syntax") from exc
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} modality {self.name!r}>"
@@ -154,7 +154,7 @@ def register_modality(cls: type[Modality] | None = None, *, overwrite: bool = Fa
         if inspect.isabstract(klass):
             missing = sorted(getattr(klass, "__abstractmethods__", ()))
             raise ModalityError(f"{klass.__name__} does not implement {', '.join(missing)}; implement them to register it")
-        if not isinstance(klass.name, str) or not _NAME.match(klass.name):
+        if not isinstance(klass.name, str) or not _NAME.fullmatch(klass.name):
             raise ModalityError(
                 f"{klass.__name__}.name={klass.name!r}; set a lower-case identifier such as 'eeg' as the class attribute name"
             )
@@ -272,8 +272,18 @@ def atomic_output(path: str | os.PathLike, suffix: str | None = None) -> Iterato
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".tmp{suffix}", dir=target.parent)
     os.close(fd)
     tmp = Path(tmp_name)
+    # mkstemp makes the file private (0o600); give the result the mode a plain open() would, or keep
+    # the mode of the file being replaced
+    if target.exists():
+        mode = target.stat().st_mode & 0o777
+    else:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
     try:
         yield tmp
+        if tmp.exists():
+            os.chmod(tmp, mode)
         os.replace(tmp, target)
     finally:
         if tmp.exists():
