@@ -211,7 +211,9 @@ class WaveletTransform:
         if isinstance(x, torch.Tensor):
             t, was_numpy = x, False
         elif isinstance(x, np.ndarray):
-            t, was_numpy = torch.from_numpy(np.ascontiguousarray(x)), True
+            # a native-order private copy: big-endian file data and read-only arrays are fine, and the
+            # caller's array can never be aliased by the result
+            t, was_numpy = torch.from_numpy(np.array(x, dtype=x.dtype.newbyteorder("="), order="C", copy=True)), True
         else:
             raise InvalidInputError(f"{name} is a {type(x).__name__}; pass a torch tensor or a numpy array")
         if t.dtype not in (torch.float32, torch.float64, torch.float16, torch.bfloat16):
@@ -254,9 +256,13 @@ class WaveletTransform:
             t = t.reshape(b, k // 2**self.dim, *t.shape[2:])
         if size is not None:
             t = self._crop(t, size)
+        if t is coeffs:  # level 0 without cropping: still return a new tensor
+            t = t.clone()
         return t.numpy() if was_numpy else t
 
     def _packet(self, t: torch.Tensor, level: int) -> torch.Tensor:
+        if level == 0:
+            return t.clone()  # never hand back the caller's tensor itself
         for _ in range(level):
             t = _dwtn(t, self.wavelet.name, self.dim)
         return t
