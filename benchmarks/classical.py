@@ -23,9 +23,9 @@ import numpy as np
 import pywt
 import torch
 from skimage.restoration import denoise_wavelet as sk_denoise_wavelet
+from wavediff.datasets.signals import SIGNALS, phantom, test_signal
 
 from wavediff import WaveletTransform, classical, metrics
-from wavediff.datasets.signals import SIGNALS, phantom, test_signal
 from wavediff.modality import atomic_output
 
 METHODS_1D = {

@@ -6,8 +6,6 @@ import re
 import sys
 from pathlib import Path
 
-import wavediff
-
 ROOT = Path(__file__).resolve().parents[1]
 if sys.version_info >= (3, 11):
     import tomllib

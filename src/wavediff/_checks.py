@@ -69,7 +69,11 @@ def check_same_shape(a: Any, b: Any, names: tuple[str, str] = ("reference", "est
 def orthogonal_wavelet(wavelet: str | pywt.Wavelet) -> pywt.Wavelet:
     """Return the pywt.Wavelet for ``wavelet``, requiring an orthonormal discrete family."""
     if isinstance(wavelet, pywt.Wavelet):
-        w = wavelet
+        if wavelet.name not in pywt.wavelist(kind="discrete"):
+            raise UnknownWaveletError(
+                f"custom wavelet {wavelet.name!r} is not supported; pass the name of a PyWavelets wavelet"
+            )
+        w = pywt.Wavelet(wavelet.name)  # a fresh object: copies of pywt.Wavelet lose their attributes
     else:
         if not isinstance(wavelet, str) or wavelet not in pywt.wavelist(kind="discrete"):
             raise UnknownWaveletError(

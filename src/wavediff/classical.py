@@ -73,8 +73,9 @@ def estimate_sigma(x: Any, wavelet: str = "db2", channel_axis: int | None = None
     --------
     >>> import numpy as np
     >>> rng = np.random.default_rng(0)
-    >>> round(estimate_sigma(rng.normal(0, 0.5, (256, 256))), 2)
-    0.5
+    >>> sigma = estimate_sigma(rng.normal(0, 0.5, (256, 256)))
+    >>> abs(sigma - 0.5) < 0.02  # the MAD estimator's standard error here is about 0.005
+    True
     """
     _, channels = _prepare(x, channel_axis)
     w = orthogonal_wavelet(wavelet)

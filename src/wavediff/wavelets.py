@@ -49,8 +49,13 @@ def max_level(size: int, wavelet: str | pywt.Wavelet) -> int:
     >>> max_level(256, "db4")
     5
     """
-    w = orthogonal_wavelet(wavelet)
+    w = _wavelet(wavelet) if isinstance(wavelet, str) else orthogonal_wavelet(wavelet)
     return int(pywt.dwt_max_level(int(size), w.dec_len))
+
+
+@lru_cache(maxsize=64)
+def _wavelet(name: str) -> pywt.Wavelet:
+    return pywt.Wavelet(name)
 
 
 @lru_cache(maxsize=64)
@@ -151,7 +156,9 @@ class WaveletTransform:
     """
 
     def __init__(self, wavelet: str = "haar", level: int = 1, dim: int = 2, pad_mode: str = "reflect"):
-        self.wavelet = orthogonal_wavelet(wavelet)
+        # Keep the name, not the pywt object: copy.deepcopy of a pywt.Wavelet (done by EMA copies of a
+        # model) loses its C-level attributes and reports orthogonal=False.
+        self._wavelet_name = orthogonal_wavelet(wavelet).name
         if dim not in (1, 2, 3):
             raise InvalidInputError(f"dim={dim!r} is not supported; use 1, 2 or 3 spatial dimensions")
         if not isinstance(level, (int, np.integer)) or isinstance(level, bool) or level < 0:
@@ -161,6 +168,11 @@ class WaveletTransform:
         self.level = int(level)
         self.dim = int(dim)
         self.pad_mode = pad_mode
+
+    @property
+    def wavelet(self) -> pywt.Wavelet:
+        """The PyWavelets wavelet object."""
+        return _wavelet(self._wavelet_name)
 
     def __repr__(self) -> str:
         return f"WaveletTransform(wavelet={self.wavelet.name!r}, level={self.level}, dim={self.dim})"
@@ -198,7 +210,7 @@ class WaveletTransform:
 
     def _check_levels(self, spatial: tuple[int, ...], level: int) -> None:
         for n in spatial:
-            deepest = max_level(n, self.wavelet)
+            deepest = max_level(n, self._wavelet_name)
             if level > deepest:
                 raise LevelTooDeepError(
                     f"level {level} is too deep for an axis of {n} samples with {self.wavelet.name!r} "
