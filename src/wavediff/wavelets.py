@@ -55,7 +55,7 @@ def max_level(size: int, wavelet: str | pywt.Wavelet) -> int:
 
 @lru_cache(maxsize=64)
 def _wavelet(name: str) -> pywt.Wavelet:
-    return pywt.Wavelet(name)
+    return orthogonal_wavelet(name)  # validated; errors are raised, never cached
 
 
 @lru_cache(maxsize=64)
