@@ -1,4 +1,4 @@
-"""Command line: ``wavediff modalities | demo``.
+"""Command line: ``wavediff modalities | demo | train | restore``.
 
 ``wavediff demo`` runs offline on generated data and writes a before/after figure. With no room named
 it runs the engine demo and then every installed room's own demo; ``wavediff demo ROOM`` runs one.
@@ -137,6 +137,31 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_train(args: argparse.Namespace) -> int:
+    from .pipeline import train
+
+    path = train(args.room, steps=args.steps, out=args.out, device=args.device, seed=args.seed)
+    print(f"weights written to {path} (and {path.with_suffix('.json').name})")
+    return 0
+
+
+def _cmd_restore(args: argparse.Namespace) -> int:
+    from .pipeline import Restorer
+
+    room = get_modality(args.room)
+    restorer = Restorer(room, args.model, device=args.device, steps=args.steps, n_samples=args.samples, seed=args.seed)
+    obj = room.read(args.input)
+    if args.std:
+        restored, std = restorer.restore(obj, return_std=True)
+        room.write(std, args.std)
+        print(f"uncertainty (standard deviation of {args.samples} draws) written to {args.std}")
+    else:
+        restored = restorer.restore(obj)
+    room.write(restored, args.output)
+    print(f"restored {args.input} -> {args.output}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="wavediff",
@@ -154,6 +179,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="wavediff-demo", help="folder for the figures (default: ./wavediff-demo)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("train", help="train a room's default model with its recipe and write the weights")
+    p.add_argument("room")
+    p.add_argument("--steps", type=int, default=None, help="training steps (default: the recipe's)")
+    p.add_argument("--out", default=None, help="weights file (default: the room's shipped weights.safetensors)")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("restore", help="restore a file with a room's model and write the same format")
+    p.add_argument("room")
+    p.add_argument("input")
+    p.add_argument("output")
+    p.add_argument("--model", default=None, help="weights file (default: the room's shipped model)")
+    p.add_argument("--steps", type=int, default=None, help="sampler steps (default: the recipe's)")
+    p.add_argument("--samples", type=int, default=1, help="posterior draws averaged (default 1)")
+    p.add_argument("--std", default=None, help="also write the draws' standard deviation to this file")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_cmd_restore)
     return parser
 
 

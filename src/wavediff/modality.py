@@ -113,6 +113,25 @@ class Modality(abc.ABC):
         """Offline demo for ``wavediff demo <room>``: degrade, restore, print a metrics table and write
         a before/after figure into ``out_dir``; returns the table and the figure path."""
 
+    # ---------------------------------------------------------------- learning (optional hooks)
+    def training_data(self, recipe: dict[str, Any], seed: int = 0) -> Any:
+        """A batch function ``fn(generator, batch_size) -> (clean, degraded)`` of tensors in the room's
+        tensor layout, for :func:`wavediff.pipeline.train`. Rooms with a learned model override this."""
+        raise ModalityError(f"modality {self.name!r} does not provide training data; it has no learned model yet")
+
+    def uncertainty_from_tensor(self, std: torch.Tensor, context: dict[str, Any]) -> Any:
+        """Map a per-element standard deviation in tensor space to a native object of the same kind."""
+        raise ModalityError(f"modality {self.name!r} cannot map uncertainties back to native objects yet")
+
+    def accepts(self, obj: Any) -> bool:
+        """Whether ``obj`` is a native object of this room (used by :func:`wavediff.restore` to pick a room)."""
+        return False
+
+    @classmethod
+    def weights_path(cls) -> Path:
+        """``weights.safetensors`` beside the adapter (the shipped default model, with its ``.json``)."""
+        return Path(inspect.getfile(cls)).with_name("weights.safetensors")
+
     # ---------------------------------------------------------------- recipe
     @classmethod
     def recipe_path(cls) -> Path:

@@ -1,0 +1,241 @@
+"""From a room and a model to restored native objects: build, train, restore (with uncertainty).
+
+* :func:`model_from_recipe` builds the conditional :class:`~wavediff.diffusion.Denoiser` a room's
+  ``recipe.toml`` describes (wavelet, net preset, process).
+* :func:`train` fits it on the room's own training data (``Modality.training_data``) and writes the
+  EMA weights with the command, recipe and metrics recorded beside them: this is what
+  ``wavediff train ROOM`` runs, and how every shipped ``weights.safetensors`` is made.
+* :class:`Restorer` / :func:`restore` turn a native object (an ``mne.io.Raw``, a NIfTI image...) into
+  tensors, draw one or several posterior samples with the recipe's sampler, and give back the same
+  kind of object: the mean of the draws and, on request, their per-element standard deviation.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .diffusion import Denoiser, process_from_config, sample
+from .errors import ConfigError, InvalidInputError, ModalityError, UnknownModalityError
+from .modality import Modality, available_modalities, get_modality
+from .nets import UNet
+from .training import Trainer, load_denoiser, save_checkpoint
+from .wavelets import WaveletTransform
+
+__all__ = ["model_from_recipe", "train", "Restorer", "restore"]
+
+
+def _merge(base: dict[str, Any], overrides: dict[str, Any] | None) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in (overrides or {}).items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def model_from_recipe(recipe: dict[str, Any], dims: int, channels: int = 1) -> Denoiser:
+    """The conditional denoiser described by ``recipe`` for ``channels`` input channels on ``dims`` axes.
+
+    Recipe keys: ``[wavelet] name, level`` (level 0: sample domain), ``[net] preset`` (and any
+    :class:`~wavediff.nets.UNet` argument), ``[process]`` (see :func:`process_from_config`).
+    The degraded observation is the condition, so the net gets as many condition channels as inputs.
+    """
+    try:
+        wav = recipe.get("wavelet", {})
+        level = int(wav.get("level", 0))
+        wavelet = WaveletTransform(wav.get("name", "haar"), level, dim=dims) if level > 0 else None
+        packed = channels * (2 ** (dims * level))
+        net_args = {k: v for k, v in recipe.get("net", {}).items() if k not in ("dims", "in_channels", "cond_channels")}
+        net = UNet(dims=dims, in_channels=packed, cond_channels=packed, **net_args)
+        process = process_from_config(recipe.get("process", {"kind": "residual"}))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"the recipe does not describe a model ({exc}); see the room's recipe.toml") from exc
+    return Denoiser(net, process, wavelet)
+
+
+def train(
+    modality: Modality | str,
+    *,
+    steps: int | None = None,
+    out: str | os.PathLike | None = None,
+    device: str = "cpu",
+    seed: int = 0,
+    recipe: dict[str, Any] | None = None,
+    progress: bool = True,
+    evaluate: bool = True,
+) -> Path:
+    """Train the room's default model and write it (EMA weights, float16) with its provenance.
+
+    Parameters
+    ----------
+    modality : Modality or str
+        The room.
+    steps : int, optional
+        Training steps (default: the recipe's ``[train] steps``).
+    out : path, optional
+        Where to write ``*.safetensors`` (+ ``.json``); default the room's ``weights.safetensors``.
+    recipe : dict, optional
+        Overrides merged into the room's ``recipe.toml``.
+    evaluate : bool
+        Record the room's held-out metrics (``Modality.evaluate_model``) in the JSON, when it has one.
+    """
+    room = get_modality(modality) if isinstance(modality, str) else modality
+    full = _merge(room.default_recipe(), recipe)
+    train_cfg = full.get("train", {})
+    steps = int(steps if steps is not None else train_cfg.get("steps", 1000))
+    if steps < 1:
+        raise InvalidInputError(f"steps={steps} must be >= 1")
+    torch.manual_seed(seed)
+    model = model_from_recipe(full, room.spatial_dims, int(full.get("data", {}).get("channels", 1)))
+    data = room.training_data(full, seed=seed)
+    trainer = Trainer(
+        model,
+        data,
+        batch_size=int(train_cfg.get("batch_size", 32)),
+        lr=float(train_cfg.get("lr", 2e-4)),
+        ema_decay=float(train_cfg.get("ema_decay", 0.999)),
+        warmup_steps=int(train_cfg.get("warmup_steps", 0)),
+        seed=seed,
+        device=device,
+    )
+    out = Path(out) if out is not None else room.weights_path()
+    resume = out.with_name(out.stem + ".train.safetensors")  # full state, for resuming an interrupted run
+    if resume.is_file():
+        trainer.load(resume)
+    start = time.time()
+    trainer.fit(steps, progress=progress, checkpoint=resume, checkpoint_every=int(train_cfg.get("checkpoint_every", 500)))
+    seconds = time.time() - start
+    metrics: dict[str, Any] = {"final_loss_mean_last_100": sum(trainer.history[-100:]) / max(1, len(trainer.history[-100:]))}
+    if evaluate and hasattr(room, "evaluate_model"):
+        metrics.update(room.evaluate_model(trainer.ema.eval(), full, seed=seed + 1))
+    info = {
+        "command": "wavediff train " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["train"] else f"wavediff.pipeline.train({room.name!r}, steps={steps}, seed={seed})",
+        "room": room.name,
+        "recipe": full,
+        "steps": steps,
+        "seed": seed,
+        "device": device,
+        "train_seconds": round(seconds, 1),
+        "torch": torch.__version__,
+    }
+    save_checkpoint(out, trainer.ema, info=info, metrics=metrics, dtype=torch.float16)
+    if resume.is_file():
+        resume.unlink()
+        resume.with_suffix(".json").unlink(missing_ok=True)
+    return out
+
+
+class Restorer:
+    """A room, a model and a sampler: ``restorer.restore(obj)`` returns the same kind of object.
+
+    Parameters
+    ----------
+    modality : Modality or str
+    model : Denoiser or path, optional
+        Default: the room's shipped ``weights.safetensors``.
+    device : str
+        ``'cpu'`` or ``'cuda'``.
+    sampler, steps : optional
+        Default: the recipe's ``[sampler] name, steps``.
+    n_samples : int
+        Posterior draws per call (their mean is returned; their spread is the uncertainty).
+    seed : int
+        Seeds the draws, so results are reproducible.
+    """
+
+    def __init__(
+        self,
+        modality: Modality | str,
+        model: Denoiser | str | os.PathLike | None = None,
+        *,
+        device: str = "cpu",
+        sampler: str | None = None,
+        steps: int | None = None,
+        n_samples: int = 1,
+        seed: int = 0,
+    ):
+        self.modality = get_modality(modality) if isinstance(modality, str) else modality
+        if model is None:
+            path = self.modality.weights_path()
+            if not path.is_file():
+                raise ModalityError(
+                    f"room {self.modality.name!r} has no shipped model at {path}; train one with "
+                    f"`wavediff train {self.modality.name}` or pass model="
+                )
+            model = path
+        if isinstance(model, torch.nn.Module):
+            if not hasattr(model, "process"):
+                raise InvalidInputError("the model must be a wavediff Denoiser (a module with a .process)")
+            self.model = model.to(device).eval()
+        else:
+            self.model = load_denoiser(model, device)
+        recipe = self.modality.default_recipe().get("sampler", {})
+        self.sampler = sampler or recipe.get("name", "dpmpp_2m")
+        self.steps = int(steps or recipe.get("steps", 10))
+        if n_samples < 1:
+            raise InvalidInputError(f"n_samples={n_samples} must be >= 1")
+        self.n_samples, self.seed, self.device = n_samples, seed, device
+
+    @torch.no_grad()
+    def restore_tensor(self, y: torch.Tensor, n_samples: int | None = None, batch_size: int = 512) -> torch.Tensor:
+        """Posterior draws ``(n_samples, *y.shape)`` for degraded tensors ``y`` in the room's layout.
+
+        Draws are stacked along the batch axis and processed ``batch_size`` rows at a time.
+        """
+        n = self.n_samples if n_samples is None else n_samples
+        process = self.model.process
+        g = torch.Generator(device="cpu").manual_seed(self.seed)
+        sigmas = process.sigmas(self.steps)
+        rows = y.unsqueeze(0).expand(n, *y.shape).reshape(n * y.shape[0], *y.shape[1:])
+        out = torch.empty_like(rows)
+        for i in range(0, rows.shape[0], batch_size):
+            yb = rows[i : i + batch_size].to(self.device)
+            start = process.prior_sample(tuple(yb.shape), yb if process.needs_observation else None, generator=g, device=self.device, dtype=yb.dtype)
+            out[i : i + batch_size] = sample(self.sampler, self.model, start, sigmas, cond=yb).x.cpu()
+        return out.reshape(n, *y.shape)
+
+    def restore(self, obj: Any, *, n_samples: int | None = None, return_std: bool = False, **kwargs: Any) -> Any:
+        """Restore a native object; with ``return_std`` also return the draws' standard deviation.
+
+        Keyword arguments go to the room's ``to_tensor`` (e.g. ``sfreq`` for numpy EEG).
+        """
+        tensor, context = self.modality.to_tensor(obj, **kwargs)
+        draws = self.restore_tensor(tensor, n_samples)
+        restored = self.modality.from_tensor(draws.mean(0), context)
+        if not return_std:
+            return restored
+        if draws.shape[0] < 2:
+            raise InvalidInputError("an uncertainty needs at least two draws: pass n_samples >= 2")
+        return restored, self.modality.uncertainty_from_tensor(draws.std(0), context)
+
+
+def restore(obj: Any, modality: Modality | str | None = None, **kwargs: Any) -> Any:
+    """Restore ``obj`` with the default model of its room (chosen from the object's type if not given).
+
+    Keyword arguments: those of :class:`Restorer` (``device``, ``steps``, ``n_samples``, ``seed``...) and
+    of :meth:`Restorer.restore` (``return_std`` and the room's ``to_tensor`` options).
+    """
+    if modality is None:
+        matches = [name for name, cls in available_modalities().items() if cls().accepts(obj)]
+        if len(matches) != 1:
+            raise UnknownModalityError(
+                f"cannot tell which room a {type(obj).__name__} belongs to ({matches or 'none'}); pass modality='...'"
+            )
+        modality = matches[0]
+    init_keys = {"model", "device", "sampler", "steps", "n_samples", "seed"}
+    init = {k: kwargs.pop(k) for k in list(kwargs) if k in init_keys}
+    return Restorer(modality, **init).restore(obj, **kwargs)
+
+
+def describe_weights(path: str | os.PathLike) -> dict[str, Any]:
+    """The JSON record written beside shipped weights (command, recipe, metrics)."""
+    return json.loads(Path(path).with_suffix(".json").read_text())

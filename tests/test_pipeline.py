@@ -1,0 +1,187 @@
+"""Pipeline: a room + a model + a sampler. Truth: with the exact conditional denoiser of a
+linear-Gaussian problem, the Restorer's draws have the closed-form posterior mean and spread."""
+
+from __future__ import annotations
+
+import json
+import os
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import wavediff.modality as modality_mod
+from wavediff import cli
+from wavediff.diffusion import GaussianDenoiser, LinearGaussianRestorer, ResidualProcess
+from wavediff.errors import InvalidInputError, ModalityError, UnknownModalityError
+from wavediff.modality import Modality, atomic_output, register_modality
+from wavediff.pipeline import Restorer, model_from_recipe, restore, train
+
+f64 = torch.float64
+D = 16
+
+
+class Signal1D:
+    """A native object of the toy room: a 1-D numpy signal with a label."""
+
+    def __init__(self, values: np.ndarray, label: str = "toy"):
+        self.values, self.label = values, label
+
+
+class ToyRoom(Modality):
+    name = "toyroom"
+    description = "1-D signals in white noise (pipeline tests)"
+    spatial_dims = 1
+    extensions = (".npy",)
+
+    def read(self, path):
+        return Signal1D(np.load(path, allow_pickle=False))
+
+    def write(self, obj, path):
+        with atomic_output(path) as tmp:
+            np.save(tmp, obj.values)
+        return path
+
+    def to_tensor(self, obj):
+        return torch.as_tensor(obj.values, dtype=torch.float32).reshape(-1, 1, D), {"label": obj.label, "shape": obj.values.shape}
+
+    def from_tensor(self, tensor, context):
+        return Signal1D(tensor.detach().double().numpy().reshape(context["shape"]), context["label"])
+
+    def uncertainty_from_tensor(self, std, context):
+        return self.from_tensor(std, context)
+
+    def degrade(self, clean, rng, sigma=0.3):
+        return Signal1D(clean.values + rng.normal(0, sigma, clean.values.shape), clean.label)
+
+    def metrics(self, reference, estimate):
+        return {"rmse": float(np.sqrt(np.mean((reference.values - estimate.values) ** 2)))}
+
+    def demo(self, out_dir, seed=0):
+        return {}
+
+    def accepts(self, obj):
+        return isinstance(obj, Signal1D)
+
+    @classmethod
+    def default_recipe(cls):
+        return {
+            "wavelet": {"name": "haar", "level": 1},
+            "net": {"preset": "tiny", "channels": [8, 16], "emb_dim": 16},
+            "process": {"kind": "residual", "sigma_max": 1.0, "sigma_data": 1.0},
+            "sampler": {"name": "dpmpp_2m", "steps": 3},
+            "train": {"steps": 4, "batch_size": 8, "lr": 1e-3},
+        }
+
+    def training_data(self, recipe, seed=0):
+        def batch(generator, batch_size):
+            clean = torch.randn(batch_size, 1, D, generator=generator)
+            return clean, clean + 0.3 * torch.randn(batch_size, 1, D, generator=generator)
+
+        return batch
+
+
+@pytest.fixture
+def toy_room(tmp_path, monkeypatch):
+    saved = dict(modality_mod._REGISTRY), dict(modality_mod._FAILED), modality_mod._DISCOVERED
+    register_modality(ToyRoom)
+    monkeypatch.setattr(ToyRoom, "weights_path", classmethod(lambda cls: tmp_path / "weights.safetensors"))
+    yield ToyRoom()
+    modality_mod._REGISTRY.clear()
+    modality_mod._REGISTRY.update(saved[0])
+    modality_mod._FAILED.clear()
+    modality_mod._FAILED.update(saved[1])
+    modality_mod._DISCOVERED = saved[2]
+
+
+class ExactModel(nn.Module):
+    """The closed-form conditional denoiser wrapped like a trained model (with .process)."""
+
+    def __init__(self, restorer: LinearGaussianRestorer):
+        super().__init__()
+        self.exact, self.process = restorer, restorer.process
+        self.dummy = nn.Parameter(torch.zeros(1))
+
+    def forward(self, x, sigma, cond=None):
+        return self.exact(x.reshape(x.shape[0], -1), sigma, cond.reshape(cond.shape[0], -1)).reshape(x.shape)
+
+
+def test_restorer_draws_match_the_exact_posterior(toy_room):
+    t = torch.arange(D, dtype=f64)
+    cov = torch.exp(-0.5 * (t[:, None] - t[None]) ** 2 / 2.0**2) + 1e-3 * torch.eye(D, dtype=f64)
+    identity, noise_cov = torch.eye(D, dtype=f64), 0.3**2 * torch.eye(D, dtype=f64)
+    exact = LinearGaussianRestorer(torch.zeros(D, dtype=f64), cov, identity, noise_cov, ResidualProcess(sigma_max=1.0, sigma_min=0.02))
+    g = torch.Generator().manual_seed(0)
+    x0 = GaussianDenoiser(torch.zeros(D, dtype=f64), cov).sample(4, g)
+    y = x0 + 0.3 * torch.randn(x0.shape, dtype=f64, generator=g)
+    restorer = Restorer(toy_room, ExactModel(exact), steps=12, n_samples=3000, seed=1)
+    mean, std = restorer.restore(Signal1D(y.numpy()), return_std=True)
+    assert isinstance(mean, Signal1D) and isinstance(std, Signal1D) and mean.values.shape == (4, D)
+    post_mean, post_cov = exact.posterior(y)
+    post_std = post_cov.diagonal().sqrt()
+    se = post_std / np.sqrt(3000)
+    assert np.all(np.abs(mean.values - post_mean.numpy()) < 5 * se.numpy())
+    # the spread of 3000 draws: standard error of a std is about std / sqrt(2 n)
+    assert np.all(np.abs(std.values - post_std.numpy()) < 5 * post_std.numpy() / np.sqrt(2 * 3000) + 0.01 * post_std.numpy())
+
+
+def test_train_writes_weights_with_provenance_and_restore_uses_them(toy_room, tmp_path):
+    path = train(toy_room, steps=3, progress=False)
+    assert path == tmp_path / "weights.safetensors" and path.is_file()
+    record = json.loads(path.with_suffix(".json").read_text())
+    assert record["info"]["room"] == "toyroom" and record["info"]["steps"] == 3
+    assert record["info"]["recipe"]["net"]["preset"] == "tiny"
+    assert "final_loss_mean_last_100" in record["metrics"]
+    assert not (tmp_path / "weights.train.safetensors").exists()  # the resume state is cleaned up
+    signal = Signal1D(np.random.default_rng(0).normal(size=(3, D)), label="kept")
+    out = restore(signal, n_samples=2, seed=3)  # room found from the object's type
+    assert isinstance(out, Signal1D) and out.label == "kept" and out.values.shape == (3, D)
+    again = restore(signal, modality="toyroom", n_samples=2, seed=3)
+    assert np.array_equal(out.values, again.values)  # seeded draws are reproducible
+
+
+def test_model_from_recipe_packs_wavelet_channels(toy_room):
+    model = model_from_recipe(ToyRoom.default_recipe(), dims=1)
+    assert model.net.config["in_channels"] == 2 and model.net.config["cond_channels"] == 2
+    assert model.wavelet is not None and model.process.kind == "residual"
+    flat = model_from_recipe({**ToyRoom.default_recipe(), "wavelet": {"level": 0}}, dims=1)
+    assert flat.wavelet is None and flat.net.config["in_channels"] == 1
+
+
+def test_cli_train_and_restore(toy_room, tmp_path, capsys):
+    assert cli.main(["train", "toyroom", "--steps", "2"]) == 0
+    source = tmp_path / "in.npy"
+    np.save(source, np.zeros((2, D)))
+    before = source.read_bytes()
+    code = cli.main(["restore", "toyroom", str(source), str(tmp_path / "out.npy"), "--samples", "2", "--std", str(tmp_path / "std.npy")])
+    assert code == 0, capsys.readouterr().err
+    assert source.read_bytes() == before  # the input file is never modified
+    assert np.load(tmp_path / "out.npy").shape == (2, D) and (np.load(tmp_path / "std.npy") >= 0).all()
+
+
+def test_errors(toy_room, tmp_path):
+    with pytest.raises(ModalityError, match="wavediff train toyroom"):
+        Restorer(toy_room)  # nothing trained yet
+    with pytest.raises(UnknownModalityError, match="pass modality"):
+        restore(object())
+    path = train(toy_room, steps=1, progress=False)
+    with pytest.raises(InvalidInputError, match="n_samples"):
+        Restorer(toy_room, path, n_samples=0)
+    with pytest.raises(InvalidInputError, match="at least two draws"):
+        Restorer(toy_room, path).restore(Signal1D(np.zeros((1, D))), return_std=True)
+    with pytest.raises(InvalidInputError, match="steps"):
+        train(toy_room, steps=0, progress=False)
+    assert os.path.exists(path)
+
+
+def test_rooms_without_a_model_say_so():
+    class Bare(ToyRoom):
+        name = "bare"
+
+        def training_data(self, recipe, seed=0):
+            return Modality.training_data(self, recipe, seed)
+
+    with pytest.raises(ModalityError, match="does not provide training data"):
+        Bare().training_data({})
+    with pytest.raises(ModalityError, match="cannot map uncertainties"):
+        Modality.uncertainty_from_tensor(Bare(), torch.zeros(1), {})
