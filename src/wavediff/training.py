@@ -164,11 +164,16 @@ class Trainer:
         x0 = x0.to(self.device, torch.float32)
         cond = None if cond is None else cond.to(self.device, torch.float32)
         self.model.train()
-        loss = self.model.process.loss(self._train_model, x0, cond, generator=g)
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"loss became {loss.item()} at step {self.step}; lower lr or check the data scaling")
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        # dropout and other layers draw from the global RNG: seed it from this step's generator, inside
+        # a fork so the caller's RNG state is untouched, so that a resumed run repeats this step exactly
+        cuda = [self.device] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=cuda):
+            torch.manual_seed(int(torch.randint(0, 2**62, (1,), generator=g)))
+            loss = self.model.process.loss(self._train_model, x0, cond, generator=g)
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"loss became {loss.item()} at step {self.step}; lower lr or check the data scaling")
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
         if self.grad_clip is not None:
             nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
         if self.warmup_steps:
@@ -289,15 +294,22 @@ def save_checkpoint(
     with atomic_output(path) as tmp:
         save_file(tensors, str(tmp), metadata={"format": FORMAT})
     with atomic_output(path.with_suffix(".json")) as tmp:
-        tmp.write_text(json.dumps(meta, indent=2, sort_keys=True, default=_json_default))
+        tmp.write_text(json.dumps(_plain_json(meta), indent=2, sort_keys=True, allow_nan=False))
     return path
 
 
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, (tuple, set)):
-        return list(obj)
+def _plain_json(obj: Any) -> Any:
+    """Standard JSON values only: tuples become lists, non-finite floats the strings 'inf'/'-inf'/'nan'."""
+    if isinstance(obj, dict):
+        return {str(k): _plain_json(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set)):
+        return [_plain_json(v) for v in obj]
     if isinstance(obj, float) and not math.isfinite(obj):
         return str(obj)
+    if isinstance(obj, (bool, int, float, str)) or obj is None:
+        return obj
+    if hasattr(obj, "item"):  # numpy / torch scalars
+        return _plain_json(obj.item())
     raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
 
 
@@ -311,7 +323,7 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], d
         meta = json.loads(meta_path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise CheckpointError(f"{meta_path} is not valid JSON ({exc}); the checkpoint is damaged") from exc
-    if meta.get("format") != FORMAT or "config" not in meta:
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT or "config" not in meta:
         raise CheckpointError(f"{meta_path} is not a wavediff checkpoint description")
     try:
         tensors = load_file(str(path))
@@ -323,7 +335,10 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], d
 def load_denoiser(path: str | os.PathLike, device: str | torch.device = "cpu", use_ema: bool = True) -> Denoiser:
     """Build the :class:`Denoiser` described by a checkpoint and load its (EMA) weights, in eval mode."""
     tensors, meta = load_checkpoint(path)
-    model = Denoiser.from_config(meta["config"])
+    try:
+        model = Denoiser.from_config(meta["config"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: its configuration does not describe a model ({type(exc).__name__}: {exc})") from exc
     prefix = "ema." if use_ema and any(k.startswith("ema.") for k in tensors) else "model."
     state = {k[len(prefix):]: v.float() if v.is_floating_point() else v for k, v in tensors.items() if k.startswith(prefix)}
     try:
