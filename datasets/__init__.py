@@ -3,8 +3,10 @@
 
 * :mod:`wavediff.datasets.signals` - Donoho-Johnstone test signals (closed form) and the Shepp-Logan
   phantom, used by the engine's demo, tests and tutorial.
+* :mod:`wavediff.datasets.eeg` - a physiological EEG simulator (spherical head model), and recipes for
+  EEGdenoiseNet and the PhysioNet EEG Motor Movement/Imagery database.
 """
 
-from . import signals
+from . import eeg, signals
 
-__all__ = ["signals"]
+__all__ = ["eeg", "signals"]

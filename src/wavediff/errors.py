@@ -17,6 +17,7 @@ __all__ = [
     "SampleRateError",
     "UnsupportedFormatError",
     "CorruptFileError",
+    "DataNotFoundError",
     "UnknownModalityError",
     "ModalityError",
     "CheckpointError",
@@ -59,6 +60,10 @@ class UnsupportedFormatError(WavediffError, ValueError):
 
 class CorruptFileError(WavediffError, OSError):
     """A file is empty, truncated or otherwise unreadable."""
+
+
+class DataNotFoundError(WavediffError, FileNotFoundError):
+    """A data set directory or file is missing: download it first (the message says how)."""
 
 
 class UnknownModalityError(WavediffError, KeyError):
