@@ -1,0 +1,363 @@
+"""EEG room adapter: MNE objects and files in, the same kind out.
+
+* I/O: any file MNE reads (EDF, BDF, FIF raw or epochs, BrainVision, EEGLAB) into ``mne.io.Raw`` /
+  ``mne.Epochs``; writing back to FIF, EDF, BDF, BrainVision or EEGLAB through MNE's exporters, atomically.
+* Tensors: EEG channels only (non-EEG channels and channels marked bad pass through untouched), resampled
+  to the model rate, cut into windows (2 s at 256 Hz by default, as EEGdenoiseNet) with 50 % overlap,
+  each window divided by its standard deviation (EEGdenoiseNet's per-epoch scaling). The inverse blends
+  the windows back (weighted overlap-add), undoes the scaling and returns to the recording's rate by
+  adding the model's *change* resampled to that rate, so an unchanged tensor gives the recording back
+  exactly and content above the model's band is kept as recorded.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import mne
+import numpy as np
+import torch
+
+from wavediff.errors import (
+    CorruptFileError,
+    InvalidInputError,
+    SampleRateError,
+    ShapeError,
+    UnsupportedFormatError,
+)
+from wavediff.modality import Modality, atomic_output, register_modality
+from wavediff.tiling import extract_windows, overlap_add
+
+__all__ = ["EEG"]
+
+_READERS = {
+    ".edf": mne.io.read_raw_edf,
+    ".bdf": mne.io.read_raw_bdf,
+    ".vhdr": mne.io.read_raw_brainvision,
+    ".set": mne.io.read_raw_eeglab,
+    ".gdf": mne.io.read_raw_gdf,
+}
+_EXPORT_FORMATS = {".edf": "edf", ".bdf": "bdf", ".vhdr": "brainvision", ".set": "eeglab"}
+
+
+def _suffix(path: Path) -> str:
+    name = path.name.lower()
+    return ".fif.gz" if name.endswith(".fif.gz") else path.suffix.lower()
+
+
+def _is_epochs_fif(path: Path) -> bool:
+    stem = path.name.lower().removesuffix(".gz").removesuffix(".fif")
+    return stem.endswith(("-epo", "_epo"))
+
+
+@register_modality
+class EEG(Modality):
+    """Electroencephalography: removal of ocular, muscle, line-noise, electrode-pop and drift artifacts.
+
+    Parameters
+    ----------
+    sfreq : float
+        Model sampling rate; recordings at other rates are resampled for the model and back.
+    window : float
+        Window length in seconds (2 s: 512 samples at 256 Hz, EEGdenoiseNet's epoch).
+    overlap : float
+        Fraction of overlap between consecutive windows, in [0, 1).
+
+    Examples
+    --------
+    >>> import mne, numpy as np
+    >>> from wavediff import get_modality
+    >>> eeg = get_modality("eeg")
+    >>> info = mne.create_info(["Fp1", "Cz", "O1"], 160.0, "eeg")
+    >>> raw = mne.io.RawArray(np.random.default_rng(0).normal(0, 2e-5, (3, 1600)), info, verbose=False)
+    >>> tensor, ctx = eeg.to_tensor(raw)
+    >>> tuple(tensor.shape)  # 3 channels x 9 windows of 512 samples at 256 Hz
+    (27, 1, 512)
+    >>> back = eeg.from_tensor(tensor, ctx)
+    >>> bool(np.allclose(back.get_data(), raw.get_data(), rtol=0, atol=1e-12))
+    True
+    """
+
+    name = "eeg"
+    description = "EEG artifact removal (EOG, EMG, line noise, pops, drifts); MNE Raw/Epochs in and out"
+    spatial_dims = 1
+    extensions = (".fif", ".fif.gz", ".edf", ".bdf", ".vhdr", ".set", ".gdf")
+
+    def __init__(self, sfreq: float = 256.0, window: float = 2.0, overlap: float = 0.5):
+        if not np.isfinite(sfreq) or sfreq <= 0:
+            raise SampleRateError(f"sfreq={sfreq!r} must be a positive number of Hz")
+        if not 0 <= overlap < 1:
+            raise InvalidInputError(f"overlap={overlap!r} must be in [0, 1)")
+        self.sfreq = float(sfreq)
+        self.window = int(round(window * sfreq))
+        if self.window < 16:
+            raise InvalidInputError(f"window={window} s is only {self.window} samples at {sfreq} Hz; use a longer window")
+        self.hop = max(1, int(round(self.window * (1 - overlap))))
+
+    # ------------------------------------------------------------------ I/O
+    def read(self, path: str | os.PathLike) -> mne.io.BaseRaw | mne.BaseEpochs:
+        """Read an EEG file with MNE (data loaded into memory). ``*-epo.fif`` files give ``mne.Epochs``."""
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} does not exist; check the path")
+        if path.stat().st_size == 0:
+            raise CorruptFileError(f"{path} is empty; the recording was not written completely")
+        suffix = _suffix(path)
+        try:
+            if suffix in (".fif", ".fif.gz"):
+                if _is_epochs_fif(path):
+                    return mne.read_epochs(path, preload=True, verbose="error")
+                return mne.io.read_raw_fif(path, preload=True, verbose="error")
+            if suffix in _READERS:
+                raw = _READERS[suffix](path, preload=True, verbose="error")
+                return _drop_export_padding(raw) if suffix in (".edf", ".bdf") else raw
+        except (ValueError, OSError, RuntimeError, KeyError, IndexError, EOFError) as exc:
+            raise CorruptFileError(f"MNE could not read {path} ({type(exc).__name__}: {exc}); the file is truncated or damaged") from exc
+        raise UnsupportedFormatError(
+            f"{path.name}: unsupported EEG format {suffix!r}; use one of {', '.join(self.extensions)} "
+            "(or read it with MNE yourself and pass the Raw object)"
+        )
+
+    def write(self, obj: mne.io.BaseRaw | mne.BaseEpochs, path: str | os.PathLike) -> Path:
+        """Write ``obj`` as FIF (raw or ``-epo.fif`` epochs), EDF/BDF, BrainVision (.vhdr) or EEGLAB (.set).
+
+        Writing is atomic: the data go to a temporary file that replaces ``path`` only when complete.
+        EDF stores 16-bit samples, so a round trip keeps the data to that format's precision.
+        """
+        path = Path(path)
+        suffix = _suffix(path)
+        is_epochs = isinstance(obj, mne.BaseEpochs)
+        if not isinstance(obj, (mne.io.BaseRaw, mne.BaseEpochs)):
+            raise UnsupportedFormatError(f"cannot write a {type(obj).__name__}; pass an mne Raw or Epochs object")
+        if suffix in (".fif", ".fif.gz"):
+            if is_epochs and not _is_epochs_fif(path):
+                raise UnsupportedFormatError(f"MNE requires epochs files to end in -epo.fif; rename {path.name}")
+            with atomic_output(path) as tmp:
+                obj.save(tmp, overwrite=True, verbose="error")
+            return path
+        if suffix not in _EXPORT_FORMATS:
+            raise UnsupportedFormatError(f"cannot write EEG as {suffix!r}; use .fif, .edf, .bdf, .vhdr or .set")
+        if is_epochs and suffix != ".set":
+            raise UnsupportedFormatError(f"epochs can be written as -epo.fif or .set, not {suffix!r}")
+        if not path.parent.is_dir():
+            raise FileNotFoundError(f"folder {path.parent} does not exist; create it first")
+        # Exporters may write several files (BrainVision: .vhdr/.vmrk/.eeg); build them in a temporary
+        # folder beside the target and move them in place only when all are complete.
+        with tempfile.TemporaryDirectory(dir=path.parent, prefix=f".{path.stem}.") as tmpdir:
+            tmp = Path(tmpdir) / path.name
+            export = mne.export.export_epochs if is_epochs else mne.export.export_raw
+            try:
+                export(tmp, obj, fmt=_EXPORT_FORMATS[suffix], overwrite=True, verbose="error")
+            except ImportError as exc:
+                raise UnsupportedFormatError(f"writing {suffix} needs an extra package: {exc}") from exc
+            produced = sorted(Path(tmpdir).iterdir(), key=lambda p: p.suffix.lower() == suffix)  # header last
+            for item in produced:
+                os.replace(item, path.parent / item.name)
+        return path
+
+    # ------------------------------------------------------------------ tensors
+    def _unpack(self, obj: Any, sfreq: float | None) -> tuple[np.ndarray, float, dict[str, Any]]:
+        """EEG data as (rows, times) in volts, the recording rate, and what is needed to rebuild ``obj``."""
+        if isinstance(obj, mne.io.BaseRaw):
+            picks = mne.pick_types(obj.info, eeg=True, exclude="bads")
+            if len(picks) == 0:
+                raise InvalidInputError("the recording has no good EEG channels; check the channel types and info['bads']")
+            data = obj.get_data(picks)
+            return data, float(obj.info["sfreq"]), {"kind": "raw", "obj": obj, "picks": picks, "shape": data.shape}
+        if isinstance(obj, mne.BaseEpochs):
+            picks = mne.pick_types(obj.info, eeg=True, exclude="bads")
+            if len(picks) == 0:
+                raise InvalidInputError("the epochs have no good EEG channels; check the channel types and info['bads']")
+            data = obj.get_data(picks)
+            return data.reshape(-1, data.shape[-1]), float(obj.info["sfreq"]), {"kind": "epochs", "obj": obj, "picks": picks, "shape": data.shape}
+        if isinstance(obj, (np.ndarray, torch.Tensor)):
+            arr = obj.detach().cpu().numpy() if isinstance(obj, torch.Tensor) else np.asarray(obj)
+            if arr.ndim not in (1, 2):
+                raise ShapeError(f"EEG arrays must be (n_channels, n_times) or (n_times,); got shape {arr.shape}")
+            if sfreq is None:
+                raise SampleRateError("a numpy EEG array needs its sampling rate: pass sfreq=... (Hz)")
+            if not np.isfinite(sfreq) or sfreq <= 0:
+                raise SampleRateError(f"sfreq={sfreq!r} must be a positive number of Hz")
+            data = np.atleast_2d(arr).astype(np.float64)
+            return data, float(sfreq), {"kind": "array", "dtype": arr.dtype, "shape": arr.shape, "torch": isinstance(obj, torch.Tensor)}
+        raise UnsupportedFormatError(
+            f"cannot use a {type(obj).__name__} as EEG; pass mne Raw/Epochs or a (n_channels, n_times) array with sfreq"
+        )
+
+    def to_tensor(self, obj: Any, sfreq: float | None = None) -> tuple[torch.Tensor, dict[str, Any]]:
+        """EEG -> windows ``(n_rows * n_windows, 1, window)`` at the model rate, each scaled to unit std."""
+        data, rate, rebuild = self._unpack(obj, sfreq)
+        if data.size == 0 or data.shape[-1] == 0:
+            raise InvalidInputError("the EEG recording is empty")
+        if not np.isfinite(data).all():
+            raise InvalidInputError("the EEG data contain NaN or inf; interpolate or drop those samples first")
+        n_rows, n_times = data.shape
+        model = data if rate == self.sfreq else mne.filter.resample(data, up=self.sfreq, down=rate, method="polyphase", verbose="error")
+        n_model = model.shape[-1]
+        pad = max(0, self.window - n_model)
+        padded = np.pad(model, ((0, 0), (0, pad)), mode="reflect" if pad < n_model else "edge") if pad else model
+        windows, starts = extract_windows(padded, self.window, self.hop)  # (rows, n_win, window)
+        scale = windows.std(axis=-1, keepdims=True)
+        scale = np.where(scale > 0, scale, 1.0)
+        tensor = torch.from_numpy((windows / scale).reshape(-1, 1, self.window).astype(np.float32))
+        # keep the float32 input so the inverse can add only what the model changed (exact round trip)
+        reference = tensor.numpy().copy()
+        context = {
+            **rebuild,
+            "sfreq": rate,
+            "n_times": n_times,
+            "n_model": n_model,
+            "starts": starts,
+            "n_windows": len(starts),
+            "scale": scale,
+            "data": data,
+            "tensor_input": reference,
+        }
+        return tensor, context
+
+    def from_tensor(self, tensor: torch.Tensor, context: dict[str, Any]) -> Any:
+        """Inverse of :meth:`to_tensor`: windows -> the same kind of object as the input, a new copy."""
+        n_rows = context["data"].shape[0]
+        expected = (n_rows * context["n_windows"], 1, self.window)
+        if tuple(tensor.shape) != expected:
+            raise ShapeError(f"tensor has shape {tuple(tensor.shape)}; this context expects {expected}")
+        shape = (n_rows, context["n_windows"], self.window)
+        delta = tensor.detach().cpu().double().numpy() - context["tensor_input"].astype(np.float64)
+        windows = delta.reshape(shape) * context["scale"]
+        padded_len = max(context["n_model"], self.window)
+        change = overlap_add(windows, context["starts"], padded_len)[:, : context["n_model"]]
+        if context["sfreq"] != self.sfreq:
+            change = mne.filter.resample(change, up=context["sfreq"], down=self.sfreq, method="polyphase", verbose="error")
+            change = _fit_length(change, context["n_times"])
+        return self._rebuild(context["data"] + change, context)
+
+    @staticmethod
+    def _rebuild(data: np.ndarray, context: dict[str, Any]) -> Any:
+        kind = context["kind"]
+        if kind == "array":
+            out = data.reshape(context["shape"]).astype(context["dtype"] if np.issubdtype(context["dtype"], np.floating) else np.float64)
+            return torch.from_numpy(out) if context["torch"] else out
+        obj = context["obj"].copy().load_data()
+        values = data.reshape(context["shape"])
+        obj.apply_function(lambda _: values, picks=context["picks"], channel_wise=False, verbose="error")
+        return obj
+
+    def uncertainty_from_tensor(self, std: torch.Tensor, context: dict[str, Any]) -> Any:
+        """Per-sample standard deviation of the draws as the same kind of object (EEG channels; others 0).
+
+        Overlapping windows are blended by the weighted average of their standard deviations (exact
+        when the draws of overlapping windows agree, an upper bound otherwise), then brought to the
+        recording's rate.
+        """
+        n_rows = context["data"].shape[0]
+        shape = (n_rows, context["n_windows"], self.window)
+        windows = std.detach().cpu().double().numpy().reshape(shape) * context["scale"]
+        padded_len = max(context["n_model"], self.window)
+        spread = overlap_add(windows, context["starts"], padded_len)[:, : context["n_model"]]
+        if context["sfreq"] != self.sfreq:
+            spread = mne.filter.resample(spread, up=context["sfreq"], down=self.sfreq, method="polyphase", verbose="error")
+            spread = np.clip(_fit_length(spread, context["n_times"]), 0.0, None)
+        out = self._rebuild(spread, context)
+        if context["kind"] != "array":  # channels the model does not touch have no uncertainty
+            others = np.setdiff1d(np.arange(len(out.ch_names)), context["picks"])
+            if len(others):
+                out.apply_function(lambda d: np.zeros_like(d), picks=others, channel_wise=False, verbose="error")
+        return out
+
+    def accepts(self, obj: Any) -> bool:
+        return isinstance(obj, (mne.io.BaseRaw, mne.BaseEpochs))
+
+    # ------------------------------------------------------------------ learning
+    def training_data(self, recipe: dict[str, Any], seed: int = 0) -> Any:
+        """Pairs (clean, contaminated) of single-channel windows, scaled by the contaminated window's std.
+
+        Clean windows are simulated multichannel EEG (``wavediff.datasets.eeg``); each draw contaminates
+        a whole epoch with one artifact type at an SNR uniform in the recipe's range (EEGdenoiseNet
+        protocol, realistic topographies), then keeps one channel: the per-channel SNR therefore
+        varies as it does across a real montage.
+        """
+        from wavediff.datasets.eeg import simulate_epochs
+
+        from .artifacts import contaminate
+
+        cfg = recipe.get("train", {})
+        rng = np.random.default_rng(seed)
+        names = list(cfg.get("channels", ["Fp1", "Fp2", "F7", "F3", "Fz", "F4", "F8", "T7", "C3", "Cz", "C4", "T8",
+                                          "P7", "P3", "Pz", "P4", "P8", "O1", "O2"]))  # fmt: skip
+        pool = simulate_epochs(int(cfg.get("clean_epochs", 256)), n_seconds=self.window / self.sfreq, sfreq=self.sfreq, ch_names=names, rng=rng)
+        artifacts = list(cfg.get("artifacts", ["eog", "emg", "mix", "line", "pop", "drift"]))
+        lo, hi = (float(v) for v in cfg.get("snr_db", [-7.0, 2.0]))
+
+        def batch(generator: torch.Generator, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+            r = np.random.default_rng(int(torch.randint(0, 2**62, (1,), generator=generator)))
+            clean = np.empty((batch_size, self.window))
+            noisy = np.empty((batch_size, self.window))
+            for i in range(batch_size):
+                epoch = pool[r.integers(len(pool))]
+                y, _ = contaminate(epoch, self.sfreq, r, artifacts[r.integers(len(artifacts))], r.uniform(lo, hi), ch_names=names)
+                ch = r.integers(epoch.shape[0])
+                scale = y[ch].std() or 1.0
+                clean[i], noisy[i] = epoch[ch] / scale, y[ch] / scale
+            return torch.from_numpy(clean[:, None]).float(), torch.from_numpy(noisy[:, None]).float()
+
+        return batch
+
+    # ------------------------------------------------------------------ evaluation
+    def degrade(self, clean: Any, rng: np.random.Generator, artifact: str = "eog", snr_db: float = 0.0, sfreq: float | None = None) -> Any:
+        """Contaminate the EEG channels of ``clean`` (EEGdenoiseNet protocol); returns the same kind, a copy."""
+        from .artifacts import contaminate
+
+        data, rate, rebuild = self._unpack(clean, sfreq)
+        ch_names = None if rebuild["kind"] == "array" else [rebuild["obj"].ch_names[i] for i in rebuild["picks"]]
+        if rebuild["kind"] == "epochs":  # each epoch contaminated at the requested SNR, as EEGdenoiseNet does
+            n_ep, n_ch, n_t = rebuild["shape"]
+            epochs = data.reshape(n_ep, n_ch, n_t)
+            noisy = np.stack([contaminate(ep, rate, rng, artifact, snr_db, ch_names=ch_names)[0] for ep in epochs])
+            return self._rebuild(noisy.reshape(-1, n_t), rebuild)
+        noisy, _ = contaminate(data, rate, rng, artifact, snr_db, ch_names=ch_names)
+        return self._rebuild(noisy, rebuild)
+
+    def metrics(self, reference: Any, estimate: Any, noisy: Any = None, sfreq: float | None = None) -> dict[str, float]:
+        """RRMSE temporal and spectral, correlation coefficient and (with ``noisy``) SNR gain."""
+        from .metrics import eeg_metrics
+
+        ref, rate, _ = self._unpack(reference, sfreq)
+        est, rate_e, _ = self._unpack(estimate, sfreq)
+        if rate != rate_e or ref.shape != est.shape:
+            raise ShapeError(f"reference {ref.shape} at {rate} Hz and estimate {est.shape} at {rate_e} Hz must match")
+        noisy_data = None if noisy is None else self._unpack(noisy, sfreq)[0]
+        return eeg_metrics(ref, est, rate, noisy=noisy_data)
+
+    def demo(self, out_dir: str | os.PathLike, seed: int = 0) -> dict[str, Any]:
+        from .demo import run_demo
+
+        return run_demo(self, Path(out_dir), seed)
+
+
+def _drop_export_padding(raw: mne.io.BaseRaw) -> mne.io.BaseRaw:
+    """Undo the padding MNE's EDF/BDF exporter adds to fill the last data record.
+
+    The exporter appends edge values and marks them with a ``BAD_ACQ_SKIP`` annotation that ends the
+    recording; cropping exactly that span gives back the samples that were written.
+    """
+    ann = raw.annotations
+    if len(ann) == 0:
+        return raw
+    last = int(np.argmax(ann.onset + ann.duration))
+    onset = ann.onset[last] - raw.first_time
+    end = onset + ann.duration[last]
+    dt = 1.0 / raw.info["sfreq"]
+    if ann.description[last] == "BAD_ACQ_SKIP" and abs(end - raw.n_times * dt) < dt and onset > 0:
+        raw.annotations.delete(last)
+        raw.crop(tmax=onset - dt, include_tmax=True)
+    return raw
+
+
+def _fit_length(x: np.ndarray, n: int) -> np.ndarray:
+    if x.shape[-1] >= n:
+        return x[..., :n]
+    return np.pad(x, ((0, 0), (0, n - x.shape[-1])), mode="edge")
+

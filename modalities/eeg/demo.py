@@ -1,0 +1,89 @@
+"""``wavediff demo eeg``: simulated EEG with blinks, restored by the classical methods and, when a model
+is shipped, by the learned restorer; a metrics table and a before/after figure. Offline, under a minute."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from wavediff.modality import atomic_output
+
+from .baselines import bandpass_notch, ica_clean, wavelet_denoise
+
+
+def _row(label: str, clean: np.ndarray, est: np.ndarray, noisy: np.ndarray, sfreq: float, seconds: float) -> dict[str, Any]:
+    from .metrics import eeg_metrics
+
+    m = eeg_metrics(clean, est, sfreq, noisy=noisy)
+    return {"method": label, **{k: round(float(v), 3) for k, v in m.items()}, "time s": round(seconds, 2)}
+
+
+def run_demo(room: Any, out_dir: Path, seed: int = 0) -> dict[str, Any]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from wavediff.datasets.eeg import simulate_raw
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    clean_raw = simulate_raw(n_seconds=10.0, sfreq=256.0, rng=rng)
+    noisy_raw = room.degrade(clean_raw, rng, artifact="eog", snr_db=-3.0)
+    sfreq = clean_raw.info["sfreq"]
+    names = clean_raw.ch_names
+    clean, noisy = clean_raw.get_data(), noisy_raw.get_data()
+
+    results: dict[str, np.ndarray] = {}
+    rows = [_row("noisy input", clean, noisy, noisy, sfreq, 0.0)]
+    for label, fn in (
+        ("band-pass 1-40 Hz + notch", lambda d: bandpass_notch(d, sfreq)),
+        ("wavelet SureShrink", lambda d: wavelet_denoise(d, sfreq)),
+        ("ICA (auto EOG/EMG)", lambda d: ica_clean(d, sfreq, names)),
+    ):
+        t0 = time.perf_counter()
+        results[label] = fn(noisy)
+        rows.append(_row(label, clean, results[label], noisy, sfreq, time.perf_counter() - t0))
+
+    std = None
+    if room.weights_path().is_file():
+        from wavediff.pipeline import Restorer
+
+        t0 = time.perf_counter()
+        restored, std_raw = Restorer(room, n_samples=4, seed=seed).restore(noisy_raw, return_std=True)
+        results["wavediff (mean of 4 draws)"] = restored.get_data()
+        std = std_raw.get_data()
+        rows.append(_row("wavediff (mean of 4 draws)", clean, results["wavediff (mean of 4 draws)"], noisy, sfreq, time.perf_counter() - t0))
+    else:
+        print(f"(no shipped EEG model at {room.weights_path()}: train one with `wavediff train eeg`)")
+
+    keys = list(rows[0])
+    print("| " + " | ".join(keys) + " |")
+    print("|" + "|".join("---" for _ in keys) + "|")
+    for r in rows:
+        print("| " + " | ".join(str(r[k]) for k in keys) + " |")
+
+    t = np.arange(clean.shape[1]) / sfreq
+    show = [names.index(c) for c in ("Fp1", "O1") if c in names] or [0]
+    fig, axes = plt.subplots(len(show), 1, figsize=(12, 3.2 * len(show)), sharex=True, squeeze=False)
+    for ax, ch in zip(axes[:, 0], show):
+        ax.plot(t, noisy[ch] * 1e6, color="0.7", lw=0.8, label="noisy (EOG, -3 dB)")
+        ax.plot(t, clean[ch] * 1e6, color="k", lw=0.9, label="clean")
+        for label, est in results.items():
+            ax.plot(t, est[ch] * 1e6, lw=0.8, label=label)
+        if std is not None:
+            mean = results["wavediff (mean of 4 draws)"][ch] * 1e6
+            ax.fill_between(t, mean - 2 * std[ch] * 1e6, mean + 2 * std[ch] * 1e6, alpha=0.25, label="wavediff ±2 std")
+        ax.set_ylabel(f"{names[ch]} (µV)")
+        ax.legend(loc="upper right", fontsize=7, ncol=2)
+    axes[-1, 0].set_xlabel("time (s)")
+    fig.suptitle("wavediff demo: EEG blink removal on simulated 19-channel EEG")
+    fig.tight_layout()
+    figure = out_dir / "eeg_demo.png"
+    with atomic_output(figure) as tmp:
+        fig.savefig(tmp, dpi=90)
+    plt.close(fig)
+    print(f"figure written to {figure}")
+    return {"table": rows, "figure": figure}

@@ -1,0 +1,267 @@
+"""EEG room adapter: MNE objects and files in, the same kind out, nothing lost.
+
+Truth comes from MNE itself (what it reads back from a file) and from exact identities (an unchanged
+tensor gives the recording back bit for bit; channels the model does not own never change).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import mne
+import numpy as np
+import pytest
+import torch
+
+from wavediff import get_modality
+from wavediff.errors import (
+    CorruptFileError,
+    InvalidInputError,
+    SampleRateError,
+    ShapeError,
+    UnsupportedFormatError,
+)
+
+EEG_NAMES = ["Fp1", "Fp2", "F7", "F8", "Cz", "O1", "O2"]
+
+
+@pytest.fixture(scope="module")
+def eeg():
+    return get_modality("eeg")
+
+
+def _raw(sfreq=160.0, n_times=1700, seed=0):
+    rng = np.random.default_rng(seed)
+    names = [*EEG_NAMES, "EOG1", "STI"]
+    types = ["eeg"] * len(EEG_NAMES) + ["eog", "stim"]
+    info = mne.create_info(names, sfreq, types)
+    data = rng.normal(0, 2e-5, (len(names), n_times))
+    data[-1] = 0.0
+    data[-1, n_times // 3] = 1.0  # one trigger
+    raw = mne.io.RawArray(data, info, verbose=False)
+    name = "colin27_1005" if "colin27_1005" in mne.channels.get_builtin_montages() else "standard_1005"
+    raw.set_montage(mne.channels.make_standard_montage(name), on_missing="ignore")
+    raw.info["bads"] = ["O2"]
+    duration = n_times / sfreq
+    raw.set_annotations(mne.Annotations([0.15 * duration, 0.55 * duration], [0.1 * duration, 0.0], ["blink", "stim"]))
+    return raw
+
+
+@pytest.mark.parametrize("sfreq", [256.0, 160.0, 500.0])
+def test_unchanged_tensor_gives_the_recording_back_exactly(eeg, sfreq):
+    raw = _raw(sfreq=sfreq, n_times=int(sfreq * 7.3))
+    before = raw.get_data().copy()
+    tensor, ctx = eeg.to_tensor(raw)
+    assert tensor.dtype == torch.float32 and tensor.shape[1:] == (1, 512)
+    out = eeg.from_tensor(tensor, ctx)
+    assert isinstance(out, mne.io.BaseRaw) and out is not raw
+    assert np.array_equal(out.get_data(), before)
+    assert np.array_equal(raw.get_data(), before)  # input untouched
+    assert out.ch_names == raw.ch_names and out.info["bads"] == ["O2"]
+    assert list(out.annotations.description) == ["blink", "stim"]
+    assert out.info["sfreq"] == sfreq
+
+
+def test_windows_are_scaled_per_window_like_eegdenoisenet(eeg):
+    raw = _raw(sfreq=256.0, n_times=1024)
+    tensor, _ = eeg.to_tensor(raw)
+    assert torch.allclose(tensor.std(dim=-1, unbiased=False), torch.ones(tensor.shape[0]), atol=1e-5)
+    n_good = len(EEG_NAMES) - 1
+    assert tensor.shape[0] == n_good * 3  # 1024 samples: windows at 0, 256, 512
+
+
+def test_model_changes_reach_only_good_eeg_channels(eeg):
+    raw = _raw()
+    tensor, ctx = eeg.to_tensor(raw)
+    out = eeg.from_tensor(torch.zeros_like(tensor), ctx)
+    changed = np.abs(out.get_data() - raw.get_data()).max(axis=1) > 0
+    expected = [name in EEG_NAMES and name != "O2" for name in raw.ch_names]
+    assert changed.tolist() == expected
+    # zeroed EEG at 160 Hz: what remains is the resampling's round-trip error, small against the signal
+    good = [raw.ch_names.index(n) for n in EEG_NAMES if n != "O2"]
+    assert out.get_data(good).std() < 0.2 * raw.get_data(good).std()
+
+
+def test_epochs_round_trip(eeg):
+    epochs = mne.make_fixed_length_epochs(_raw(), duration=2.0, preload=True, verbose=False)
+    tensor, ctx = eeg.to_tensor(epochs)
+    out = eeg.from_tensor(tensor, ctx)
+    assert isinstance(out, mne.BaseEpochs)
+    assert np.array_equal(out.get_data(), epochs.get_data())
+    assert np.array_equal(out.events, epochs.events)
+
+
+@pytest.mark.parametrize("as_torch", [False, True])
+def test_numpy_and_torch_in_same_kind_out(eeg, as_torch):
+    x = np.random.default_rng(3).normal(0, 1e-5, (3, 2000)).astype(np.float32)
+    obj = torch.from_numpy(x) if as_torch else x
+    tensor, ctx = eeg.to_tensor(obj, sfreq=200.0)
+    out = eeg.from_tensor(tensor, ctx)
+    assert isinstance(out, torch.Tensor) == as_torch
+    assert np.array_equal(np.asarray(out), x)
+    single, ctx1 = eeg.to_tensor(x[0], sfreq=200.0)
+    assert np.array_equal(eeg.from_tensor(single, ctx1), x[0])
+
+
+def test_short_recordings_are_padded_and_cropped(eeg):
+    raw = _raw(sfreq=256.0, n_times=300)  # shorter than one 512-sample window
+    tensor, ctx = eeg.to_tensor(raw)
+    assert tensor.shape[-1] == 512
+    assert np.array_equal(eeg.from_tensor(tensor, ctx).get_data(), raw.get_data())
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("name,atol", [("rec_raw.fif", 1e-11), ("rec.edf", 2e-9), ("rec.bdf", 1e-11), ("rec.vhdr", 1e-11), ("rec.set", 1e-11)])
+def test_file_round_trip_keeps_data_and_metadata(eeg, tmp_path, name, atol):
+    raw = _raw()
+    path = eeg.write(raw, tmp_path / name)
+    digest = _digest(path)
+    back = eeg.read(path)
+    assert _digest(path) == digest  # reading never touches the file
+    assert back.ch_names == raw.ch_names
+    assert back.info["sfreq"] == raw.info["sfreq"] and back.n_times == raw.n_times
+    eeg_picks = mne.pick_types(raw.info, eeg=True, exclude=[])
+    # within the format's precision (EDF stores 16-bit integers over the channel's physical range)
+    assert np.allclose(back.get_data(eeg_picks), raw.get_data(eeg_picks), rtol=0, atol=atol)
+    descriptions = [d.split("/")[-1] for d in back.annotations.description]  # BrainVision prefixes "Comment/"
+    assert descriptions == ["blink", "stim"]
+    assert np.allclose(back.annotations.onset - back.first_time, raw.annotations.onset, atol=1 / raw.info["sfreq"])
+    if name.endswith(".fif"):
+        assert back.info["bads"] == ["O2"] and back.get_channel_types() == raw.get_channel_types()
+    # the restored object writes and reads again through the same path
+    tensor, ctx = eeg.to_tensor(back)
+    eeg.write(eeg.from_tensor(tensor, ctx), tmp_path / ("again_" + name))
+
+
+def test_epochs_file_round_trip(eeg, tmp_path):
+    epochs = mne.make_fixed_length_epochs(_raw(), duration=2.0, preload=True, verbose=False)
+    back = eeg.read(eeg.write(epochs, tmp_path / "ep-epo.fif"))
+    assert isinstance(back, mne.BaseEpochs) and np.allclose(back.get_data(), epochs.get_data(), atol=1e-12)
+    with pytest.raises(UnsupportedFormatError, match="-epo.fif"):
+        eeg.write(epochs, tmp_path / "ep.fif")
+    with pytest.raises(UnsupportedFormatError, match="epochs"):
+        eeg.write(epochs, tmp_path / "ep.edf")
+
+
+def test_failed_write_leaves_no_partial_file(eeg, tmp_path):
+    target = tmp_path / "out.xyz"
+    with pytest.raises(UnsupportedFormatError, match="cannot write EEG"):
+        eeg.write(_raw(), target)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bad_files_raise_clear_errors(eeg, tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        eeg.read(tmp_path / "missing.edf")
+    empty = tmp_path / "empty.edf"
+    empty.write_bytes(b"")
+    with pytest.raises(CorruptFileError, match="empty"):
+        eeg.read(empty)
+    full = eeg.write(_raw(), tmp_path / "full.edf")
+    truncated = tmp_path / "truncated.edf"
+    truncated.write_bytes(full.read_bytes()[:200])
+    with pytest.raises(CorruptFileError, match="truncated or damaged"):
+        eeg.read(truncated)
+    odd = tmp_path / "data.csv"
+    odd.write_text("1,2,3")
+    with pytest.raises(UnsupportedFormatError, match="unsupported EEG format"):
+        eeg.read(odd)
+
+
+def test_bad_inputs_raise_clear_errors(eeg):
+    x = np.zeros((2, 1000))
+    with pytest.raises(SampleRateError, match="sfreq"):
+        eeg.to_tensor(x)
+    with pytest.raises(SampleRateError):
+        eeg.to_tensor(x, sfreq=-5.0)
+    with pytest.raises(ShapeError, match="n_channels, n_times"):
+        eeg.to_tensor(np.zeros((2, 3, 100)), sfreq=256.0)
+    bad = np.zeros((2, 1000))
+    bad[0, 10] = np.nan
+    with pytest.raises(InvalidInputError, match="NaN"):
+        eeg.to_tensor(bad, sfreq=256.0)
+    with pytest.raises(UnsupportedFormatError, match="cannot use a str"):
+        eeg.to_tensor("recording.edf")
+    info = mne.create_info(["EOG1"], 256.0, "eog")
+    with pytest.raises(InvalidInputError, match="no good EEG channels"):
+        eeg.to_tensor(mne.io.RawArray(np.zeros((1, 600)), info, verbose=False))
+    tensor, ctx = eeg.to_tensor(np.zeros((2, 1000)), sfreq=256.0)
+    with pytest.raises(ShapeError, match="context expects"):
+        eeg.from_tensor(tensor[:-1], ctx)
+
+
+def test_registered_with_its_recipe(eeg):
+    recipe = type(eeg).default_recipe()
+    assert recipe["data"]["sfreq"] == 256.0 and recipe["data"]["window"] == 2.0
+    assert eeg.window == 512 and eeg.hop == 256
+
+
+# ---------------------------------------------------------------------------- degradations, metrics, learning
+def _rms(x):
+    return float(np.sqrt(np.mean(np.asarray(x) ** 2)))
+
+
+@pytest.mark.parametrize("artifact", ["eog", "emg", "mix"])
+def test_degrade_keeps_the_object_and_sets_the_eegdenoisenet_snr(eeg, artifact):
+    raw = _raw(sfreq=256.0, n_times=2560)
+    before = raw.get_data().copy()
+    noisy = eeg.degrade(raw, np.random.default_rng(0), artifact=artifact, snr_db=-3.0)
+    assert isinstance(noisy, mne.io.BaseRaw) and noisy is not raw
+    assert np.array_equal(raw.get_data(), before)
+    picks = mne.pick_types(raw.info, eeg=True, exclude="bads")
+    others = np.setdiff1d(np.arange(len(raw.ch_names)), picks)
+    assert np.array_equal(noisy.get_data(others), before[others])  # EOG, stim and bad channels untouched
+    x, y = before[picks], noisy.get_data(picks)
+    assert 10 * np.log10(_rms(x) / _rms(y - x)) == pytest.approx(-3.0, abs=1e-9)
+
+
+def test_metrics_of_a_perfect_estimate(eeg):
+    raw = _raw(sfreq=256.0, n_times=1024)
+    m = eeg.metrics(raw, raw.copy())
+    assert m["RRMSE_t"] == 0.0 and m["RRMSE_s"] == 0.0 and m["CC"] == pytest.approx(1.0)
+
+
+def test_uncertainty_maps_back_in_volts(eeg):
+    raw = _raw(sfreq=256.0, n_times=1024)
+    tensor, ctx = eeg.to_tensor(raw)
+    zero = eeg.uncertainty_from_tensor(torch.zeros_like(tensor), ctx)
+    assert isinstance(zero, mne.io.BaseRaw) and np.abs(zero.get_data()).max() == 0.0
+    one = eeg.uncertainty_from_tensor(torch.ones_like(tensor), ctx).get_data()
+    picks = mne.pick_types(raw.info, eeg=True, exclude="bads")
+    # unit std per window, in tensor units, is one window-std of the recording in volts
+    scale = raw.get_data(picks).std(axis=1)
+    assert np.allclose(one[picks].mean(axis=1), scale, rtol=0.2)
+    others = np.setdiff1d(np.arange(len(raw.ch_names)), picks)
+    assert np.abs(one[others]).max() == 0.0
+
+
+def test_training_batches_follow_the_protocol(eeg):
+    recipe = type(eeg).default_recipe()
+    recipe["train"]["clean_epochs"] = 8
+    batch = eeg.training_data(recipe, seed=0)
+    clean, noisy = batch(torch.Generator().manual_seed(1), 6)
+    assert clean.shape == noisy.shape == (6, 1, 512)
+    assert torch.allclose(noisy.std(dim=-1, unbiased=False), torch.ones(6, 1), atol=1e-5)  # scaled by the noisy std
+    assert not torch.allclose(clean, noisy)
+    again = batch(torch.Generator().manual_seed(1), 6)
+    assert torch.equal(again[0], clean) and torch.equal(again[1], noisy)
+
+
+def test_restore_returns_mne_objects_with_uncertainty(eeg, tmp_path, monkeypatch):
+    from wavediff import restore
+    from wavediff.pipeline import train
+
+    monkeypatch.setattr(type(eeg), "weights_path", classmethod(lambda cls: tmp_path / "weights.safetensors"))
+    small = {"net": {"preset": "tiny"}, "train": {"clean_epochs": 4, "batch_size": 4}, "sampler": {"steps": 2}}
+    train(eeg, steps=2, recipe=small, progress=False)
+    raw = _raw(sfreq=160.0, n_times=800)
+    restored, std = restore(raw, n_samples=2, steps=2, return_std=True)
+    assert isinstance(restored, mne.io.BaseRaw) and isinstance(std, mne.io.BaseRaw)
+    assert restored.ch_names == raw.ch_names and restored.n_times == raw.n_times
+    assert restored.info["sfreq"] == 160.0 and list(restored.annotations.description) == ["blink", "stim"]
+    picks = mne.pick_types(raw.info, eeg=True, exclude="bads")
+    assert (std.get_data(picks) >= 0).all() and std.get_data(picks).max() > 0
