@@ -28,30 +28,6 @@ SIGMA_2D = 0.1
 METHODS_1D = ["VisuShrink", "BayesShrink", "SureShrink", "Wiener"]
 
 
-# --------------------------------------------------------------------------- registry fixtures
-@pytest.fixture
-def registry():
-    """Snapshot the registry state and restore it (same dict objects) after the test."""
-    saved_registry = dict(mod._REGISTRY)
-    saved_failed = dict(mod._FAILED)
-    saved_discovered = mod._DISCOVERED
-    try:
-        yield mod._REGISTRY
-    finally:
-        mod._REGISTRY.clear()
-        mod._REGISTRY.update(saved_registry)
-        mod._FAILED.clear()
-        mod._FAILED.update(saved_failed)
-        mod._DISCOVERED = saved_discovered
-
-
-@pytest.fixture
-def empty_registry(registry):
-    """No rooms at all and discovery marked as done, so rooms added to the repo meanwhile do not count."""
-    mod._REGISTRY.clear()
-    mod._FAILED.clear()
-    mod._DISCOVERED = True
-    return registry
 
 
 class Toy(Modality):

@@ -11,7 +11,6 @@ import pytest
 import torch
 from torch import nn
 
-import wavediff.modality as modality_mod
 from wavediff import cli
 from wavediff.diffusion import GaussianDenoiser, LinearGaussianRestorer, ResidualProcess
 from wavediff.errors import InvalidInputError, ModalityError, UnknownModalityError
@@ -83,16 +82,10 @@ class ToyRoom(Modality):
 
 
 @pytest.fixture
-def toy_room(tmp_path, monkeypatch):
-    saved = dict(modality_mod._REGISTRY), dict(modality_mod._FAILED), modality_mod._DISCOVERED
+def toy_room(registry, tmp_path, monkeypatch):
     register_modality(ToyRoom)
     monkeypatch.setattr(ToyRoom, "weights_path", classmethod(lambda cls: tmp_path / "weights.safetensors"))
-    yield ToyRoom()
-    modality_mod._REGISTRY.clear()
-    modality_mod._REGISTRY.update(saved[0])
-    modality_mod._FAILED.clear()
-    modality_mod._FAILED.update(saved[1])
-    modality_mod._DISCOVERED = saved[2]
+    return ToyRoom()
 
 
 class ExactModel(nn.Module):
