@@ -332,9 +332,10 @@ def test_wrong_shape_or_dtype_is_unsupported(tmp_path, array, pattern):
 
 def test_pickled_objects_are_refused_never_unpickled(tmp_path, monkeypatch):
     _write_denoisenet(tmp_path)
-    objects = np.empty((2, 512), dtype=object)
-    objects[:] = 1.0
-    np.save(tmp_path / "EOG_all_epochs.npy", objects, allow_pickle=True)
+    # an object-dtype .npy header (what np.save writes before a pickle payload); no pickle is produced here
+    with open(tmp_path / "EOG_all_epochs.npy", "wb") as fh:
+        np.lib.format.write_array_header_1_0(fh, {"descr": "|O", "fortran_order": False, "shape": (2, 512)})
+        fh.write(b"\x80\x04not-a-real-pickle")
     calls = []
     real_load = np.load
 
