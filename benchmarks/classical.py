@@ -26,7 +26,7 @@ from skimage.restoration import denoise_wavelet as sk_denoise_wavelet
 from wavediff.datasets.signals import SIGNALS, phantom, test_signal
 
 from wavediff import WaveletTransform, classical, metrics
-from wavediff.modality import atomic_output
+from wavediff.report import markdown_table, write_report
 
 METHODS_1D = {
     "VisuShrink": lambda y: classical.denoise_wavelet(y, wavelet="sym8", method="VisuShrink"),
@@ -41,12 +41,6 @@ METHODS_2D = {
     "skimage BayesShrink db2": lambda y: sk_denoise_wavelet(y, wavelet="db2", method="BayesShrink", rescale_sigma=False),
     "Wiener (5x5)": lambda y: classical.wiener(y, mysize=5),
 }
-
-
-def table(header: list[str], rows: list[list[str]]) -> str:
-    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    out += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(out)
 
 
 def bench_1d(seeds: int) -> str:
@@ -64,7 +58,7 @@ def bench_1d(seeds: int) -> str:
             best = max(METHODS_1D, key=lambda k: np.mean(scores[k]))
             cells = [f"**{np.mean(v):.2f}**" if k == best else f"{np.mean(v):.2f}" for k, v in scores.items()]
             rows.append([name, f"{sigma:g}", *cells])
-    return table(header, rows)
+    return markdown_table(rows, header)
 
 
 def bench_2d(seeds: int) -> str:
@@ -80,7 +74,7 @@ def bench_2d(seeds: int) -> str:
                 scores[k].append((metrics.psnr(img, est, data_range=1.0), metrics.ssim(img, est, data_range=1.0)))
         cells = [f"{np.mean([p for p, _ in v]):.2f} / {np.mean([s for _, s in v]):.3f}" for v in scores.values()]
         rows.append([f"{sigma:g}", *cells])
-    return table(header, rows)
+    return markdown_table(rows, header)
 
 
 def _median_time(fn, repeats: int) -> float:
@@ -122,7 +116,7 @@ def bench_speed(repeats: int) -> str:
 
         t_ours, t_ref = _median_time(ours, repeats), _median_time(reference, repeats)
         rows.append([label, f"{t_ours * 1e3:.1f}", f"{t_ref * 1e3:.1f}", f"{t_ref / t_ours:.1f}x"])
-    return table(header, rows)
+    return markdown_table(rows, header)
 
 
 def main() -> None:
@@ -146,11 +140,7 @@ def main() -> None:
     ]
     report = "\n".join(parts)
     print(report)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_output(out) as tmp:
-        tmp.write_text(report)
-    print(f"written to {out}")
+    print(f"written to {write_report(args.out, report)}")
 
 
 if __name__ == "__main__":

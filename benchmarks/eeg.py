@@ -30,7 +30,7 @@ from wavediff.modalities.eeg.baselines import bandpass_notch, ica_clean, wavelet
 from wavediff.modalities.eeg.metrics import cc, rrmse_spectral, rrmse_temporal
 
 from wavediff import get_modality
-from wavediff.modality import atomic_output
+from wavediff.report import markdown_table, write_report
 
 EPOCH_S = 2.0
 
@@ -110,26 +110,25 @@ def run(recordings: list[mne.io.BaseRaw], snrs: list[float], n_samples: int, see
 
 def table(rows: list[dict], title: str) -> str:
     methods = list(dict.fromkeys(r["method"] for r in rows))
-    lines = [f"### {title}\n", "| method | artifact | RRMSE_t | RRMSE_s | CC | CC at 0 dB | real-time factor |", "|---|---|---|---|---|---|---|"]
+    body = []
     for artifact in ("eog", "emg"):
         for m in methods:
             sel = [r for r in rows if r["method"] == m and r["artifact"] == artifact]
             at0 = [r["CC"] for r in sel if r["snr_db"] == 0.0]
-            lines.append(
-                f"| {m} | {artifact.upper()} | {np.mean([r['RRMSE_t'] for r in sel]):.3f} | {np.mean([r['RRMSE_s'] for r in sel]):.3f} | "
-                f"{np.mean([r['CC'] for r in sel]):.3f} | {np.mean(at0) if at0 else float('nan'):.3f} | {np.mean([r['rtf'] for r in sel]):.4f} |"
-            )
-    return "\n".join(lines)
+            body.append([m, artifact.upper(), *(f"{np.mean([r[k] for r in sel]):.3f}" for k in ("RRMSE_t", "RRMSE_s", "CC")),
+                         f"{np.mean(at0) if at0 else float('nan'):.3f}", f"{np.mean([r['rtf'] for r in sel]):.4f}"])  # fmt: skip
+    header = ["method", "artifact", "RRMSE_t", "RRMSE_s", "CC", "CC at 0 dB", "real-time factor"]
+    return f"### {title}\n\n" + markdown_table(body, header)
 
 
 def per_snr(rows: list[dict], artifact: str) -> str:
     methods = list(dict.fromkeys(r["method"] for r in rows))
     snrs = sorted({r["snr_db"] for r in rows})
-    lines = [f"| RRMSE_t, {artifact.upper()} | " + " | ".join(f"{s:g} dB" for s in snrs) + " |", "|---|" + "---|" * len(snrs)]
-    for m in methods:
-        vals = [np.mean([r["RRMSE_t"] for r in rows if r["method"] == m and r["artifact"] == artifact and r["snr_db"] == s]) for s in snrs]
-        lines.append(f"| {m} | " + " | ".join(f"{v:.3f}" for v in vals) + " |")
-    return "\n".join(lines)
+    body = [
+        [m, *(f"{np.mean([r['RRMSE_t'] for r in rows if r['method'] == m and r['artifact'] == artifact and r['snr_db'] == s]):.3f}" for s in snrs)]
+        for m in methods
+    ]
+    return markdown_table(body, [f"RRMSE_t, {artifact.upper()}", *(f"{s:g} dB" for s in snrs)])
 
 
 def main() -> None:
@@ -170,10 +169,7 @@ def main() -> None:
     parts.append("Published anchors (EEGdenoiseNet, other data, indicative only): EOG best RRMSE_t 0.336 / RRMSE_s 0.343 / CC 0.923; EMG best 0.561 / 0.521 / 0.816.\n")
     report = "\n".join(parts)
     print(report)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_output(args.out) as tmp:
-        tmp.write_text(report)
-    print(f"written to {args.out}")
+    print(f"written to {write_report(args.out, report)}")
 
 
 if __name__ == "__main__":

@@ -40,15 +40,10 @@ from wavediff.diffusion import (
     karras_sigmas,
     sample,
 )
-from wavediff.modality import atomic_output
 from wavediff.nets import UNet, count_parameters
+from wavediff.report import markdown_table, write_report
 
 f64 = torch.float64
-
-
-def table(header: list[str], rows: list[list[str]]) -> str:
-    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    return "\n".join(out + ["| " + " | ".join(r) + " |" for r in rows])
 
 
 # --------------------------------------------------------------------------- (a)
@@ -90,7 +85,7 @@ def sampler_table(n: int, step_list: list[int]) -> str:
                 err_w = float((share(res.x) - ref_share).abs().max())
                 rows.append([label, name, str(steps), str(res.nfe), f"{err_mean:.1f}", f"{err_cov:.1f}", f"{100 * rel_cov:.1f}%", f"{err_w:.3f}"])
     header = ["schedule", "sampler", "steps", "NFE", "mean err (SE)", "cov err (SE)", "cov rel. err", "weight err"]
-    return table(header, rows)
+    return markdown_table(rows, header)
 
 
 # --------------------------------------------------------------------------- (b)
@@ -129,7 +124,7 @@ def residual_table(n: int, step_list: list[int]) -> str:
     noisy = f"{float(((y - x0) ** 2).mean()):.4f}"
     header = ["sampler", "steps", "NFE", "Gaussian process W2^2", "residual process W2^2"]
     note = f"(untouched observation: MSE to x0 = {noisy}; the posterior mean: {float(((post_mean - x0) ** 2).mean()):.4f})"
-    return table(header, rows) + "\n\n" + note
+    return markdown_table(rows, header) + "\n\n" + note
 
 
 # --------------------------------------------------------------------------- (c)
@@ -174,7 +169,7 @@ def memory_table(steps: int, device: str) -> str:
     s, w = results["sample"], results["wavelet"]
     rows.append(["ratio samples / wavelet", "", f"{s['median_s'] / w['median_s']:.1f}x", f"{s['peak_mib'] / max(w['peak_mib'], 1e-9):.1f}x"])
     mem = "peak GPU memory allocated" if device.startswith("cuda") else "peak RSS growth"
-    return table(["input to the 3-D tiny UNet (batch 2)", "parameters", "train step (ms, median)", f"{mem} (MiB)"], rows)
+    return markdown_table(rows, ["input to the 3-D tiny UNet (batch 2)", "parameters", "train step (ms, median)", f"{mem} (MiB)"])
 
 
 # --------------------------------------------------------------------------- (d)
@@ -199,7 +194,7 @@ def throughput_table(device: str, repeats: int) -> str:
             med = statistics.median(times)
             shape = "x".join(map(str, size))
             rows.append([f"{dims}-D {preset}", shape, str(batch), f"{count_parameters(model.net) / 1e6:.2f} M", f"{batch / med:.1f}"])
-    return table(["net", "sample shape", "batch", "parameters", "samples / s"], rows)
+    return markdown_table(rows, ["net", "sample shape", "batch", "parameters", "samples / s"])
 
 
 def main() -> None:
@@ -235,11 +230,7 @@ def main() -> None:
     ]
     report = "\n".join(parts)
     print(report)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_output(out) as tmp:
-        tmp.write_text(report)
-    print(f"written to {out}")
+    print(f"written to {write_report(args.out, report)}")
 
 
 if __name__ == "__main__":

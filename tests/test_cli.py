@@ -357,7 +357,9 @@ def test_demo_room_raising_wavediff_error(empty_registry, tmp_path, capsys):
 
 
 def test_markdown_formatting():
-    text = cli._markdown([{"a": "x", "b": 1.005, "c": 3}, {"a": "y", "b": float("inf"), "c": -1}])
+    from wavediff.report import markdown_table
+
+    text = markdown_table([{"a": "x", "b": 1.005, "c": 3}, {"a": "y", "b": float("inf"), "c": -1}])
     assert text.splitlines() == ["| a | b | c |", "|---|---|---|", "| x | 1.00 | 3 |", "| y | inf | -1 |"]
 
 

@@ -15,6 +15,7 @@ MODULES = [
     "wavediff.datasets.signals",
     "wavediff.datasets.eeg",
     "wavediff.tiling",
+    "wavediff.report",
     "wavediff.modalities.eeg.adapter",
     "wavediff.modalities.eeg.artifacts",
     "wavediff.modalities.eeg.metrics",

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from wavediff.modality import atomic_output
+from wavediff.report import markdown_table
 
 from .baselines import bandpass_notch, ica_clean, wavelet_denoise
 
@@ -59,11 +60,7 @@ def run_demo(room: Any, out_dir: Path, seed: int = 0) -> dict[str, Any]:
     else:
         print(f"(no shipped EEG model at {room.weights_path()}: train one with `wavediff train eeg`)")
 
-    keys = list(rows[0])
-    print("| " + " | ".join(keys) + " |")
-    print("|" + "|".join("---" for _ in keys) + "|")
-    for r in rows:
-        print("| " + " | ".join(str(r[k]) for k in keys) + " |")
+    print(markdown_table(rows, digits=3))
 
     t = np.arange(clean.shape[1]) / sfreq
     show = [names.index(c) for c in ("Fp1", "O1") if c in names] or [0]

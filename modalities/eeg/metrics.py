@@ -29,6 +29,7 @@ import scipy.signal
 
 from wavediff.errors import InvalidInputError, NonFiniteError, SampleRateError, ShapeError
 from wavediff.metrics import pearson, rrmse, snr_db
+from wavediff.report import markdown_table
 
 __all__ = [
     "METRIC_KEYS",
@@ -329,18 +330,4 @@ def to_markdown(table: Sequence[Mapping[str, Any]], digits: int = 4) -> str:
     |---|---|---|---|
     | eog | -7.0 | 0.712 | 2 |
     """
-    table = list(table)
-    if not table:
-        raise InvalidInputError("the table is empty; nothing to format")
-    columns: list[str] = []
-    for row in table:
-        columns.extend(k for k in row if k not in columns)
-
-    def fmt(v: Any) -> str:
-        if isinstance(v, float) and not isinstance(v, bool):
-            return f"{v:.{digits}f}" if math.isfinite(v) and not v.is_integer() else str(v)
-        return "" if v is None else str(v)
-
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(fmt(row.get(c)) for c in columns) + " |" for row in table]
-    return "\n".join(lines)
+    return markdown_table(table, digits=digits)

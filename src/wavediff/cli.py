@@ -18,17 +18,9 @@ import numpy as np
 from . import __version__, classical, metrics
 from .errors import WavediffError
 from .modality import atomic_output, available_modalities, get_modality
+from .report import markdown_table
 
 __all__ = ["main", "engine_demo"]
-
-
-def _markdown(rows: list[dict[str, object]]) -> str:
-    cols = list(rows[0])
-    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
-    for row in rows:
-        cells = [f"{v:.2f}" if isinstance(v, float) else str(v) for v in row.values()]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
 
 
 def engine_demo(out_dir: str | os.PathLike = "wavediff-demo", seed: int = 0) -> dict[str, object]:
@@ -85,9 +77,9 @@ def engine_demo(out_dir: str | os.PathLike = "wavediff-demo", seed: int = 0) -> 
     ]
 
     print("## 1-D test signals, SNR in dB (higher is better), n=2048, noise sigma=1, signal std=7\n")
-    print(_markdown(rows_1d))
+    print(markdown_table(rows_1d))
     print("\n## 2-D Shepp-Logan phantom 256x256, noise sigma=0.1\n")
-    print(_markdown(rows_2d))
+    print(markdown_table(rows_2d))
     print(f"\nBayesShrink on 256x256 took {t_bayes * 1e3:.1f} ms")
 
     fig, axes = plt.subplots(2, 3, figsize=(13, 7))
