@@ -224,15 +224,19 @@ class EEG(Modality):
         expected = (n_rows * context["n_windows"], 1, self.window)
         if tuple(tensor.shape) != expected:
             raise ShapeError(f"tensor has shape {tuple(tensor.shape)}; this context expects {expected}")
-        shape = (n_rows, context["n_windows"], self.window)
         delta = tensor.detach().cpu().double().numpy() - context["tensor_input"].astype(np.float64)
-        windows = delta.reshape(shape) * context["scale"]
+        return self._rebuild(context["data"] + self._to_recording(delta, context), context)
+
+    def _to_recording(self, values: np.ndarray, context: dict[str, Any]) -> np.ndarray:
+        """Per-window values in tensor units -> (rows, n_times) in volts at the recording's rate."""
+        n_rows = context["data"].shape[0]
+        windows = values.reshape(n_rows, context["n_windows"], self.window) * context["scale"]
         padded_len = max(context["n_model"], self.window)
-        change = overlap_add(windows, context["starts"], padded_len)[:, : context["n_model"]]
+        out = overlap_add(windows, context["starts"], padded_len)[:, : context["n_model"]]
         if context["sfreq"] != self.sfreq:
-            change = mne.filter.resample(change, up=context["sfreq"], down=self.sfreq, method="polyphase", verbose="error")
-            change = _fit_length(change, context["n_times"])
-        return self._rebuild(context["data"] + change, context)
+            out = mne.filter.resample(out, up=context["sfreq"], down=self.sfreq, method="polyphase", verbose="error")
+            out = _fit_length(out, context["n_times"])
+        return out
 
     @staticmethod
     def _rebuild(data: np.ndarray, context: dict[str, Any]) -> Any:
@@ -252,14 +256,7 @@ class EEG(Modality):
         when the draws of overlapping windows agree, an upper bound otherwise), then brought to the
         recording's rate.
         """
-        n_rows = context["data"].shape[0]
-        shape = (n_rows, context["n_windows"], self.window)
-        windows = std.detach().cpu().double().numpy().reshape(shape) * context["scale"]
-        padded_len = max(context["n_model"], self.window)
-        spread = overlap_add(windows, context["starts"], padded_len)[:, : context["n_model"]]
-        if context["sfreq"] != self.sfreq:
-            spread = mne.filter.resample(spread, up=context["sfreq"], down=self.sfreq, method="polyphase", verbose="error")
-            spread = np.clip(_fit_length(spread, context["n_times"]), 0.0, None)
+        spread = np.clip(self._to_recording(std.detach().cpu().double().numpy(), context), 0.0, None)
         out = self._rebuild(spread, context)
         if context["kind"] != "array":  # channels the model does not touch have no uncertainty
             others = np.setdiff1d(np.arange(len(out.ch_names)), context["picks"])

@@ -188,9 +188,9 @@ class WaveletTransform:
         per_level = ["".join(p) for p in itertools.product("ad", repeat=self.dim)]
         return ["".join(p) for p in itertools.product(per_level, repeat=self.level)]
 
-    def padded_size(self, size: tuple[int, ...]) -> tuple[int, ...]:
-        """Spatial size after padding each axis up to a multiple of ``2**level``."""
-        q = 2**self.level
+    def padded_size(self, size: tuple[int, ...], level: int | None = None) -> tuple[int, ...]:
+        """Spatial size after padding each axis up to a multiple of ``2**level`` (default: this transform's)."""
+        q = 2 ** (self.level if level is None else level)
         return tuple(-(-int(s) // q) * q for s in size)
 
     def packed_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -279,9 +279,9 @@ class WaveletTransform:
             t = _dwtn(t, self.wavelet.name, self.dim)
         return t
 
-    def _pad(self, t: torch.Tensor) -> torch.Tensor:
+    def _pad(self, t: torch.Tensor, level: int | None = None) -> torch.Tensor:
         spatial = tuple(t.shape[2:])
-        target = self.padded_size(spatial)
+        target = self.padded_size(spatial, level)
         if target == spatial:
             return t
         pads: list[int] = []
@@ -313,8 +313,7 @@ class WaveletTransform:
         self._check_levels(tuple(t.shape[2:]), level)
         keys = ["".join(p) for p in itertools.product("ad", repeat=self.dim)]
         if mode == "periodization":
-            helper = WaveletTransform(self.wavelet.name, level, self.dim, self.pad_mode)
-            a = helper._pad(t)
+            a = self._pad(t, level)
             details = []
             for _ in range(level):
                 b, c = a.shape[:2]

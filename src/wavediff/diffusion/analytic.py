@@ -104,14 +104,16 @@ class LinearGaussianRestorer:
         self.process = process
         if self.cov.shape != (self.dim, self.dim) or self.A.shape != (self.dim, self.dim) or self.R.shape != (self.dim, self.dim):
             raise ShapeError("mean (d,), cov, A and noise_cov (d, d) must agree (square operators only)")
+        # the posterior gain and covariance do not depend on y: computed once, not at every sampler step
+        S, A = self.cov, self.A
+        self._gain = S @ A.T @ torch.linalg.inv(A @ S @ A.T + self.R)
+        self._post_cov = S - self._gain @ A @ S
 
     def posterior(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean ``(B, d)`` and covariance ``(d, d)`` of ``p(x0 | y)``."""
         y = y.reshape(y.shape[0], -1).to(torch.float64)
-        S, A = self.cov, self.A
-        gain = S @ A.T @ torch.linalg.inv(A @ S @ A.T + self.R)
-        mean = self.mean[None] + (y - (A @ self.mean)[None]) @ gain.T
-        return mean, S - gain @ A @ S
+        mean = self.mean[None] + (y - (self.A @ self.mean)[None]) @ self._gain.T
+        return mean, self._post_cov
 
     def __call__(self, x: torch.Tensor, sigma: torch.Tensor | float, cond: torch.Tensor | None = None) -> torch.Tensor:
         if cond is None:
