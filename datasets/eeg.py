@@ -719,6 +719,20 @@ def _as_erp(erp: Any) -> ERP | None:
 # --------------------------------------------------------------------------------------------------
 
 
+def _check_simulation(sfreq, n_seconds, rng, alpha, theta, beta, noise_uv, aperiodic_exponent, reference):
+    """The checks shared by :func:`simulate_raw` and :func:`simulate_epochs`, in one place."""
+    sfreq = _check_sfreq(sfreq)
+    n_times = _check_duration(n_seconds, sfreq)
+    scales = {k: _check_scale(v, k) for k, v in (("alpha", alpha), ("theta", theta), ("beta", beta))}
+    noise_v = _check_nonnegative(noise_uv, "noise_uv", "white sensor noise RMS in microvolts, e.g. 1.0") * 1e-6
+    return sfreq, n_times, _as_rng(rng), scales, noise_v, _check_exponent(aperiodic_exponent), _check_reference(reference)
+
+
+def _check_reference_channels(reference: str | None, names: Sequence[str]) -> None:
+    if reference == "average" and len(names) < 2:
+        raise InvalidInputError("an average reference needs at least 2 channels; add channels or pass reference=None")
+
+
 def simulate_raw(
     n_seconds: float = 60.0,
     sfreq: float = 256.0,
@@ -777,21 +791,12 @@ def simulate_raw(
     >>> bool(np.allclose(raw.get_data().mean(axis=0), 0))  # average reference
     True
     """
-    sfreq = _check_sfreq(sfreq)
-    n_times = _check_duration(n_seconds, sfreq)
-    generator = _as_rng(rng)
-    scales = {k: _check_scale(v, k) for k, v in (("alpha", alpha), ("theta", theta), ("beta", beta))}
-    noise_v = (
-        _check_nonnegative(noise_uv, "noise_uv", "white sensor noise RMS in microvolts, e.g. 1.0") * 1e-6
+    sfreq, n_times, generator, scales, noise_v, exponent, reference = _check_simulation(
+        sfreq, n_seconds, rng, alpha, theta, beta, noise_uv, aperiodic_exponent, reference
     )
-    exponent = _check_exponent(aperiodic_exponent)
-    reference = _check_reference(reference)
     spec = _as_erp(erp)
     names, pos, centre, radius, montage_obj = _resolve_channels(montage, ch_names)
-    if reference == "average" and len(names) < 2:
-        raise InvalidInputError(
-            "an average reference needs at least 2 channels; add channels or pass reference=None"
-        )
+    _check_reference_channels(reference, names)
     if spec is not None:
         _check_erp_spec(spec, names, n_times / sfreq)
 
@@ -889,20 +894,11 @@ def simulate_epochs(
     """
     if isinstance(n_epochs, bool) or not isinstance(n_epochs, numbers.Integral) or n_epochs < 1:
         raise InvalidInputError(f"n_epochs={n_epochs!r} must be a positive integer")
-    sfreq = _check_sfreq(sfreq)
-    n_times = _check_duration(n_seconds, sfreq)
-    generator = _as_rng(rng)
-    scales = {k: _check_scale(v, k) for k, v in (("alpha", alpha), ("theta", theta), ("beta", beta))}
-    noise_v = (
-        _check_nonnegative(noise_uv, "noise_uv", "white sensor noise RMS in microvolts, e.g. 1.0") * 1e-6
+    sfreq, n_times, generator, scales, noise_v, exponent, reference = _check_simulation(
+        sfreq, n_seconds, rng, alpha, theta, beta, noise_uv, aperiodic_exponent, reference
     )
-    exponent = _check_exponent(aperiodic_exponent)
-    reference = _check_reference(reference)
     names, pos, centre, radius, _ = _resolve_channels(montage, ch_names)
-    if reference == "average" and len(names) < 2:
-        raise InvalidInputError(
-            "an average reference needs at least 2 channels; add channels or pass reference=None"
-        )
+    _check_reference_channels(reference, names)
     return _simulate(
         int(n_epochs),
         n_times,
