@@ -235,7 +235,3 @@ def restore(obj: Any, modality: Modality | str | None = None, **kwargs: Any) -> 
     init = {k: kwargs.pop(k) for k in list(kwargs) if k in init_keys}
     return Restorer(modality, **init).restore(obj, **kwargs)
 
-
-def describe_weights(path: str | os.PathLike) -> dict[str, Any]:
-    """The JSON record written beside shipped weights (command, recipe, metrics)."""
-    return json.loads(Path(path).with_suffix(".json").read_text())
