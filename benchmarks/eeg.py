@@ -108,6 +108,133 @@ def run(recordings: list[mne.io.BaseRaw], snrs: list[float], n_samples: int, see
     return rows
 
 
+def _cases(recordings: list[mne.io.BaseRaw], snrs: list[float], seed: int) -> list[tuple[mne.io.BaseRaw, str, float, mne.io.BaseRaw]]:
+    """(clean, artifact, snr, contaminated) for every recording, EOG and EMG, and SNR level."""
+    room, rng = get_modality("eeg"), np.random.default_rng(seed)
+    return [(rec, a, s, room.degrade(rec, rng, artifact=a, snr_db=s)) for rec in recordings for a in ("eog", "emg") for s in snrs]
+
+
+def settings(recordings: list[mne.io.BaseRaw], snrs: list[float], seed: int) -> str:
+    """RRMSE_t and real-time factor of the shipped model for window overlaps and estimators."""
+    from wavediff.modalities.eeg.adapter import EEG
+
+    from wavediff.pipeline import Restorer
+
+    cases = _cases(recordings, snrs, seed)
+    duration = sum(rec.times[-1] + 1 / rec.info["sfreq"] for rec, *_ in cases)
+    body = []
+    for overlap in (0.0, 0.25, 0.5):
+        for label, kwargs in (("posterior mean (1 evaluation)", {}), ("1 draw, DPM-Solver++ 6 steps", {"steps": 6, "n_samples": 1}), ("mean of 4 draws, 6 steps", {"steps": 6, "n_samples": 4})):
+            restorer = Restorer(EEG(overlap=overlap), steps=kwargs.get("steps"), seed=seed)
+            err = {"eog": [], "emg": []}
+            seam, elsewhere, seconds = [], [], 0.0
+            for rec, artifact, _, noisy in cases:
+                t0 = time.perf_counter()
+                if "n_samples" in kwargs:  # draws, even for one
+                    tensor, ctx = restorer.modality.to_tensor(noisy)
+                    est = restorer.modality.from_tensor(restorer.restore_tensor(tensor, kwargs["n_samples"]).mean(0), ctx).get_data()
+                else:
+                    est = restorer.restore(noisy).get_data()
+                seconds += time.perf_counter() - t0
+                x = rec.get_data()
+                err[artifact].append(epoch_metrics(x, est, rec.info["sfreq"])["RRMSE_t"])
+                slope = np.abs(np.diff(est - x, axis=1))
+                hop = restorer.modality.hop  # model rate == recording rate here (256 Hz)
+                seam.append(slope[:, np.arange(hop, slope.shape[1], hop) - 1].mean())
+                elsewhere.append(slope.mean())
+            body.append([f"{overlap:g}", label, f"{np.mean(err['eog']):.3f}", f"{np.mean(err['emg']):.3f}", f"{np.mean(seam) / np.mean(elsewhere):.2f}", f"{seconds / duration:.4f}"])
+            if overlap != 0.25:
+                break  # the estimators are compared at the default overlap only
+    header = ["overlap", "estimate", "RRMSE_t EOG", "RRMSE_t EMG", "error slope at window seams / elsewhere", "real-time factor"]
+    return "### Settings (shipped model)\n\n" + markdown_table(body, header)
+
+
+def speed(seed: int, minutes: float = 10.0, repeats: int = 3) -> str:
+    """Wall time of the default restore of a 64-channel recording at 160 Hz (EEGMMIDB's format)."""
+    from wavediff.pipeline import Restorer
+
+    names = mne.channels.make_standard_montage("biosemi64").ch_names
+    minute = simulate_raw(n_seconds=60.0, sfreq=160.0, montage="biosemi64", ch_names=names, rng=seed)
+    raw = mne.io.RawArray(np.tile(minute.get_data(), int(round(minutes))), minute.info, verbose="error")
+    restorer = Restorer("eeg", seed=seed)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        restorer.restore(raw)
+        times.append(time.perf_counter() - t0)
+    median = float(np.median(times))
+    import torch
+
+    return (
+        f"### Speed\n\n64 channels, {minutes:g} min at 160 Hz, default settings, {torch.get_num_threads()} CPU threads: "
+        f"median of {repeats} runs {median:.1f} s (runs: {', '.join(f'{t:.1f}' for t in times)}), real-time factor "
+        f"{median / (minutes * 60):.4f}. Bar: under 60 s.\n"
+    )
+
+
+def generalisation(recordings: list[mne.io.BaseRaw], snrs: list[float], seed: int) -> str:
+    """The shipped model on EEG unlike its training data: other rates, no montage, one channel."""
+    from wavediff.pipeline import Restorer
+
+    restorer = Restorer("eeg", seed=seed)
+    variants = {}
+    for rec in recordings:
+        for rate in (128.0, 160.0, 512.0):
+            variants.setdefault(f"resampled to {rate:g} Hz", []).append(rec.copy().resample(rate, verbose="error"))
+        bare = rec.copy().set_montage(None)
+        mne.rename_channels(bare.info, {c: f"EEG {i:03d}" for i, c in enumerate(bare.ch_names)})
+        variants.setdefault("no montage, anonymous channel names", []).append(bare)
+        for ch in ("Fp1", "Cz", "O1"):
+            variants.setdefault("single channel (Fp1, Cz, O1 alone)", []).append(rec.copy().pick([ch]))
+    body = []
+    rng = np.random.default_rng(seed)
+    room = get_modality("eeg")
+    for label, recs in variants.items():
+        res: dict[tuple[str, str], list[float]] = {}
+        for rec in recs:
+            sfreq = rec.info["sfreq"]
+            for artifact in ("eog", "emg"):
+                for snr in snrs:
+                    if rec.info["nchan"] == 1:  # the artifact drawn on the full montage, then one channel kept
+                        full = recordings[0].copy().resample(sfreq, verbose="error") if recordings[0].info["sfreq"] != sfreq else recordings[0]
+                        ch = rec.ch_names[0]
+                        noisy = room.degrade(full, rng, artifact=artifact, snr_db=snr).pick([ch])
+                    else:
+                        noisy = room.degrade(rec, rng, artifact=artifact, snr_db=snr)
+                    x, y = rec.get_data(), noisy.get_data()
+                    for name, est in (("noisy input", y), ("wavelet (SureShrink)", wavelet_denoise(y, sfreq)), ("wavediff", restorer.restore(noisy).get_data())):
+                        res.setdefault((name, artifact), []).append(epoch_metrics(x, est, sfreq)["RRMSE_t"])
+        for name in ("noisy input", "wavelet (SureShrink)", "wavediff"):
+            body.append([label, name, f"{np.mean(res[(name, 'eog')]):.3f}", f"{np.mean(res[(name, 'emg')]):.3f}"])
+    return "### Generalisation (real EEG, semi-synthetic)\n\n" + markdown_table(body, ["data", "method", "RRMSE_t EOG", "RRMSE_t EMG"])
+
+
+def coverage(recordings: list[mne.io.BaseRaw], snrs: list[float], seed: int, n_draws: int = 8, steps: int = 6) -> str:
+    """How often the clean EEG falls inside the draws' intervals, against the nominal level."""
+    from scipy.stats import t
+
+    from wavediff.pipeline import Restorer
+
+    restorer = Restorer("eeg", steps=steps, n_samples=n_draws, seed=seed)
+    levels = (0.5, 0.9, 0.95)
+    inside = {(a, p): [] for a in ("eog", "emg") for p in levels}
+    ratio = {"eog": [], "emg": []}
+    for rec, artifact, _, noisy in _cases(recordings, snrs, seed):
+        mean, std = restorer.restore(noisy, return_std=True)
+        err = np.abs(rec.get_data() - mean.get_data())
+        s = std.get_data() * np.sqrt(1 + 1 / n_draws)  # predictive spread of a new draw around the mean of n
+        for p in levels:
+            inside[(artifact, p)].append(float(np.mean(err <= t.ppf(0.5 + p / 2, n_draws - 1) * s)))
+        ratio[artifact].append(float(np.sqrt(np.mean(err**2)) / np.sqrt(np.mean(s**2))))
+    body = [[a.upper(), *(f"{np.mean(inside[(a, p)]):.3f}" for p in levels), f"{np.mean(ratio[a]):.2f}"] for a in ("eog", "emg")]
+    header = ["artifact", *(f"coverage, nominal {p:g}" for p in levels), "RMS error / RMS predicted spread"]
+    return (
+        f"### Uncertainty coverage\n\n{n_draws} draws of DPM-Solver++ ({steps} steps) per recording; per-sample interval "
+        f"mean +- t(n-1) * std * sqrt(1 + 1/n); fraction of clean samples inside it (calibrated: equal to the nominal level).\n\n"
+        + markdown_table(body, header)
+    )
+
+
 def table(rows: list[dict], title: str) -> str:
     methods = list(dict.fromkeys(r["method"] for r in rows))
     body = []
@@ -134,31 +261,38 @@ def per_snr(rows: list[dict], artifact: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=None, help="folder of real EEG recordings (EDF/FIF)")
+    parser.add_argument("--eegdenoisenet", type=Path, default=None, help="folder with EEGdenoiseNet's three .npy files: run its exact protocol")
     parser.add_argument("--quick", action="store_true", help="three SNR levels and shorter recordings")
-    parser.add_argument("--samples", type=int, default=1, help="posterior draws averaged by wavediff")
+    parser.add_argument("--samples", type=int, default=1, help="posterior draws averaged by wavediff (1: the direct posterior mean)")
     parser.add_argument("--seed", type=int, default=12345)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "eeg.md")
     args = parser.parse_args()
 
     snrs = [-7.0, -3.0, 0.0, 2.0] if args.quick else [float(s) for s in range(-7, 3)]
+    few_snrs = [-7.0, -4.0, -1.0, 2.0]
     seconds = 20.0 if args.quick else 40.0
     room = get_modality("eeg")
+    command = "python3 benchmarks/eeg.py" + "".join(f" --{k} {v}" for k, v in (("data", args.data), ("eegdenoisenet", args.eegdenoisenet)) if v) + (" --quick" if args.quick else "")
     parts = [
         "# EEG room benchmark\n",
-        f"Generated by `python3 benchmarks/eeg.py{' --data ' + str(args.data) if args.data else ''}{' --quick' if args.quick else ''}`. "
-        f"SNR levels {snrs[0]:g}..{snrs[-1]:g} dB (EEGdenoiseNet definition); metrics per 2 s epoch and channel, averaged "
-        "over epochs, channels and SNR levels.\n",
+        f"Generated by `{command}`. SNR levels {snrs[0]:g}..{snrs[-1]:g} dB (EEGdenoiseNet definition); metrics per 2 s epoch "
+        "and channel, averaged over epochs, channels and SNR levels.\n",
     ]
-    if room.weights_path().is_file():
-        import json
-
-        info = json.loads(room.weights_path().with_suffix(".json").read_text())["info"]
-        parts.append(f"Model: `{info['command']}` ({info['steps']} steps, seed {info['seed']}); wavediff = mean of {args.samples} draw(s).\n")
-    else:
+    if not room.weights_path().is_file():
         parts.append("No shipped model: only the classical methods are compared.\n")
+        sim_rows = run([simulate_raw(n_seconds=seconds, sfreq=256.0, rng=args.seed)], snrs, args.samples, args.seed)
+        parts.append(table(sim_rows, "Simulated 19-channel EEG"))
+        print("\n".join(parts))
+        return
+    import json
+
+    info = json.loads(room.weights_path().with_suffix(".json").read_text())["info"]
+    estimate = "the direct posterior mean (one network evaluation)" if args.samples == 1 else f"mean of {args.samples} draws"
+    parts.append(f"Model: `{info['command']}` ({info['steps']} steps, seed {info['seed']}); wavediff = {estimate}.\n")
     sim = simulate_raw(n_seconds=seconds, sfreq=256.0, rng=args.seed)
     sim_rows = run([sim], snrs, args.samples, args.seed)
     parts += [table(sim_rows, f"Simulated 19-channel EEG ({seconds:g} s, seed {args.seed}, not used in training)"), "", per_snr(sim_rows, "eog"), "", per_snr(sim_rows, "emg"), ""]
+    recs = [sim]
     if args.data:
         recs = real_clean(args.data)
         if args.quick:
@@ -167,9 +301,34 @@ def main() -> None:
         described = "; ".join(r.info["description"] for r in recs)
         parts += [table(real_rows, f"Real EEG, semi-synthetic ({described})"), "", per_snr(real_rows, "eog"), "", per_snr(real_rows, "emg"), ""]
     parts.append("Published anchors (EEGdenoiseNet, other data, indicative only): EOG best RRMSE_t 0.336 / RRMSE_s 0.343 / CC 0.923; EMG best 0.561 / 0.521 / 0.816.\n")
+    short = [r.copy().crop(tmax=min(r.times[-1], 20.0 if args.quick else 40.0)) for r in recs]
+    source = "real EEG" if args.data else "simulated EEG"
+    parts += [f"The sections below use {source} at SNR {', '.join(f'{s:g}' for s in few_snrs)} dB.\n", settings(short, few_snrs, args.seed), "", speed(args.seed, repeats=1 if args.quick else 3)]
+    parts += [generalisation(short, few_snrs, args.seed), "", coverage(short, few_snrs, args.seed), ""]
+    parts += _optional_sections(args)
     report = "\n".join(parts)
     print(report)
     print(f"written to {write_report(args.out, report)}")
+
+
+def _optional_sections(args: argparse.Namespace) -> list[str]:
+    """Downstream measures, real blinks (S001R01 in --data) and the EEGdenoiseNet protocol."""
+    import eeg_checks  # benchmarks/ is on the path when this file runs as a script
+
+    from wavediff.pipeline import Restorer
+
+    restorer = Restorer("eeg", seed=args.seed)
+    out = []
+    out += [eeg_checks.alpha_table(eeg_checks.alpha_check(restorer, seed=args.seed)), ""]
+    out += [eeg_checks.erp_table(eeg_checks.erp_check(restorer, seed=args.seed)), ""]
+    blink_file = args.data / "S001R01.edf" if args.data else None
+    if blink_file is not None and blink_file.is_file():
+        out += [eeg_checks.blink_table(eeg_checks.blink_check(blink_file, restorer)), ""]
+    if args.eegdenoisenet:
+        import eeg_denoisenet
+
+        out += [eeg_denoisenet.report(eeg_denoisenet.run_protocol(args.eegdenoisenet, seed=args.seed, restorer=restorer)), ""]
+    return out
 
 
 if __name__ == "__main__":

@@ -197,7 +197,9 @@ def test_bad_inputs_raise_clear_errors(eeg):
 def test_registered_with_its_recipe(eeg):
     recipe = type(eeg).default_recipe()
     assert recipe["data"]["sfreq"] == 256.0 and recipe["data"]["window"] == 2.0
-    assert eeg.window == 512 and eeg.hop == 256
+    # the adapter's defaults are the recipe's
+    assert eeg.window == round(recipe["data"]["window"] * recipe["data"]["sfreq"]) == 512
+    assert eeg.hop == round(512 * (1 - recipe["data"]["overlap"])) == 384
 
 
 # ---------------------------------------------------------------------------- degradations, metrics, learning

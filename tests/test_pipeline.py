@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from wavediff import cli
-from wavediff.diffusion import GaussianDenoiser, LinearGaussianRestorer, ResidualProcess
+from wavediff.diffusion import EDMProcess, GaussianDenoiser, LinearGaussianRestorer, ResidualProcess
 from wavediff.errors import InvalidInputError, ModalityError, UnknownModalityError
 from wavediff.modality import Modality, atomic_output, register_modality
 from wavediff.pipeline import Restorer, model_from_recipe, restore, train
@@ -117,6 +117,35 @@ def test_restorer_draws_match_the_exact_posterior(toy_room):
     assert np.all(np.abs(mean.values - post_mean.numpy()) < 5 * se.numpy())
     # the spread of 3000 draws: standard error of a std is about std / sqrt(2 n)
     assert np.all(np.abs(std.values - post_std.numpy()) < 5 * post_std.numpy() / np.sqrt(2 * 3000) + 0.01 * post_std.numpy())
+
+
+def test_one_draw_gives_the_exact_posterior_mean_in_one_evaluation(toy_room):
+    """At sigma_max the residual state y + sigma_max n carries nothing beyond y: D there is E[x0 | y]."""
+    t = torch.arange(D, dtype=f64)
+    cov = torch.exp(-0.5 * (t[:, None] - t[None]) ** 2 / 3.0**2) + 1e-3 * torch.eye(D, dtype=f64)
+    blur = torch.eye(D, dtype=f64) + 0.5 * torch.diag(torch.ones(D - 1, dtype=f64), 1)
+    noise_cov = 0.5**2 * torch.eye(D, dtype=f64)
+    exact = LinearGaussianRestorer(torch.zeros(D, dtype=f64), cov, blur, noise_cov, ResidualProcess(sigma_max=1.0, sigma_min=0.02))
+    g = torch.Generator().manual_seed(2)
+    x0 = GaussianDenoiser(torch.zeros(D, dtype=f64), cov).sample(5, g)
+    y = x0 @ blur.T + 0.5 * torch.randn(x0.shape, dtype=f64, generator=g)
+    model = ExactModel(exact)
+    calls = []
+    model.register_forward_hook(lambda *_: calls.append(1))
+    for seed in (0, 1):  # whatever the starting noise, the answer is the same
+        mean = Restorer(toy_room, model, seed=seed).restore(Signal1D(y.numpy()))
+        np.testing.assert_allclose(mean.values, exact.posterior(y)[0].numpy(), rtol=0, atol=1e-6)  # the room works in float32
+    assert len(calls) == 2  # one network evaluation per call (all rows in one batch)
+
+
+def test_gaussian_process_models_average_draws_instead(toy_room):
+    cov = torch.eye(D, dtype=f64)
+    exact = LinearGaussianRestorer(torch.zeros(D, dtype=f64), cov, torch.eye(D, dtype=f64), 0.1 * cov, EDMProcess(sigma_max=5.0))
+    restorer = Restorer(toy_room, ExactModel(exact), steps=4)
+    with pytest.raises(InvalidInputError, match="residual-process"):
+        restorer.posterior_mean_tensor(torch.zeros(2, 1, D, dtype=f64))
+    out = restorer.restore(Signal1D(np.zeros((2, D))))  # falls back to one draw of the sampler
+    assert out.values.shape == (2, D) and np.isfinite(out.values).all()
 
 
 def test_train_writes_weights_with_provenance_and_restore_uses_them(toy_room, tmp_path):

@@ -3,7 +3,7 @@
 * I/O: any file MNE reads (EDF, BDF, FIF raw or epochs, BrainVision, EEGLAB) into ``mne.io.Raw`` /
   ``mne.Epochs``; writing back to FIF, EDF, BDF, BrainVision or EEGLAB through MNE's exporters, atomically.
 * Tensors: EEG channels only (non-EEG channels and channels marked bad pass through untouched), resampled
-  to the model rate, cut into windows (2 s at 256 Hz by default, as EEGdenoiseNet) with 50 % overlap,
+  to the model rate, cut into windows (2 s at 256 Hz by default, as EEGdenoiseNet) overlapping by a quarter,
   each window divided by its standard deviation (EEGdenoiseNet's per-epoch scaling). The inverse blends
   the windows back (weighted overlap-add), undoes the scaling and returns to the recording's rate by
   adding the model's *change* resampled to that rate, so an unchanged tensor gives the recording back
@@ -64,7 +64,10 @@ class EEG(Modality):
     window : float
         Window length in seconds (2 s: 512 samples at 256 Hz, EEGdenoiseNet's epoch).
     overlap : float
-        Fraction of overlap between consecutive windows, in [0, 1).
+        Fraction of overlap between consecutive windows, in [0, 1). A quarter (default) lets the
+        tapers of neighbouring windows cross-fade; without overlap the seams show (the error's
+        slope there is 6x its mean on real EEG), and a half costs a third more network evaluations
+        for no gain (``benchmarks/eeg.py``).
 
     Examples
     --------
@@ -74,8 +77,8 @@ class EEG(Modality):
     >>> info = mne.create_info(["Fp1", "Cz", "O1"], 160.0, "eeg")
     >>> raw = mne.io.RawArray(np.random.default_rng(0).normal(0, 2e-5, (3, 1600)), info, verbose=False)
     >>> tensor, ctx = eeg.to_tensor(raw)
-    >>> tuple(tensor.shape)  # 3 channels x 9 windows of 512 samples at 256 Hz
-    (27, 1, 512)
+    >>> tuple(tensor.shape)  # 3 channels x 7 windows of 512 samples at 256 Hz
+    (21, 1, 512)
     >>> back = eeg.from_tensor(tensor, ctx)
     >>> bool(np.allclose(back.get_data(), raw.get_data(), rtol=0, atol=1e-12))
     True
@@ -86,7 +89,7 @@ class EEG(Modality):
     spatial_dims = 1
     extensions = (".fif", ".fif.gz", ".edf", ".bdf", ".vhdr", ".set", ".gdf")
 
-    def __init__(self, sfreq: float = 256.0, window: float = 2.0, overlap: float = 0.5):
+    def __init__(self, sfreq: float = 256.0, window: float = 2.0, overlap: float = 0.25):
         if not np.isfinite(sfreq) or sfreq <= 0:
             raise SampleRateError(f"sfreq={sfreq!r} must be a positive number of Hz")
         if not 0 <= overlap < 1:
