@@ -58,7 +58,17 @@ from wavediff import get_modality
 from wavediff.errors import InvalidInputError, NonFiniteError, ShapeError
 from wavediff.report import markdown_table, write_report
 
-__all__ = ["ARTIFACTS", "METHODS", "PUBLISHED", "SNR_LEVELS", "mix", "normalise", "run_protocol", "report", "main"]
+__all__ = [
+    "ARTIFACTS",
+    "METHODS",
+    "PUBLISHED",
+    "SNR_LEVELS",
+    "mix",
+    "normalise",
+    "run_protocol",
+    "report",
+    "main",
+]
 
 ARTIFACTS = ("eog", "emg")
 SNR_LEVELS = tuple(range(-7, 3))  # EEGdenoiseNet's 10 test levels, dB (10 log10 of an RMS ratio)
@@ -81,7 +91,9 @@ def _segments(a: Any, name: str) -> np.ndarray:
     except (TypeError, ValueError) as exc:
         raise InvalidInputError(f"{name} must be a numeric array (n_segments, n_times): {exc}") from None
     if arr.ndim not in (1, 2) or arr.shape[-1] < 2 or arr.size == 0:
-        raise ShapeError(f"{name} has shape {arr.shape}; pass segments (n_segments, n_times) or one segment (n_times,)")
+        raise ShapeError(
+            f"{name} has shape {arr.shape}; pass segments (n_segments, n_times) or one segment (n_times,)"
+        )
     if not np.isfinite(arr).all():
         raise NonFiniteError(f"{name} holds NaN or infinite values; drop those segments first")
     return arr
@@ -133,7 +145,9 @@ def mix(clean: Any, noise: Any, snr_db: Any) -> np.ndarray:
     for name, r in (("clean", rx), ("noise", rn)):
         if np.any(r == 0):
             bad = np.flatnonzero(np.atleast_1d(r) == 0)
-            raise InvalidInputError(f"{name} segment(s) {bad[:10].tolist()} are all zeros; the SNR is undefined there: drop them")
+            raise InvalidInputError(
+                f"{name} segment(s) {bad[:10].tolist()} are all zeros; the SNR is undefined there: drop them"
+            )
     lam = rx / (rn * 10.0 ** (snr / 10.0))
     return x + np.asarray(lam)[..., None] * n
 
@@ -154,7 +168,9 @@ def normalise(noisy: Any, clean: Any) -> tuple[np.ndarray, np.ndarray]:
         raise ShapeError(f"noisy {y.shape} and clean {x.shape} must have the same shape")
     std = y.std(axis=-1, keepdims=True)
     if np.any(std == 0):
-        raise InvalidInputError("a noisy segment is constant (standard deviation 0) and cannot be normalised; drop it")
+        raise InvalidInputError(
+            "a noisy segment is constant (standard deviation 0) and cannot be normalised; drop it"
+        )
     return y / std, x / std
 
 
@@ -165,7 +181,9 @@ def _check_snrs(snrs: Iterable[Any]) -> list[float]:
     try:
         levels = list(snrs)
     except TypeError:
-        raise InvalidInputError(f"snrs={snrs!r} must be a sequence of SNR levels in dB, e.g. range(-7, 3)") from None
+        raise InvalidInputError(
+            f"snrs={snrs!r} must be a sequence of SNR levels in dB, e.g. range(-7, 3)"
+        ) from None
     if not levels:
         raise InvalidInputError("snrs is empty; pass SNR levels in dB, e.g. range(-7, 3)")
     for s in levels:
@@ -184,7 +202,9 @@ def _check_artifacts(artifacts: Any) -> list[str]:
 
 
 def _model_note(restorer: Any, shipped: bool) -> str:
-    name = type(restorer.model.net).__name__ if hasattr(restorer.model, "net") else type(restorer.model).__name__
+    name = (
+        type(restorer.model.net).__name__ if hasattr(restorer.model, "net") else type(restorer.model).__name__
+    )
     if not shipped:
         return f"a model passed by the caller ({name}), posterior mean"
     path = restorer.modality.weights_path()
@@ -244,8 +264,12 @@ def run_protocol(
     """
     artifacts = _check_artifacts(artifacts)
     levels = _check_snrs(snrs)
-    if max_segments is not None and (isinstance(max_segments, bool) or not isinstance(max_segments, numbers.Integral) or max_segments < 1):
-        raise InvalidInputError(f"max_segments={max_segments!r} must be a positive integer, or None for the whole test part")
+    if max_segments is not None and (
+        isinstance(max_segments, bool) or not isinstance(max_segments, numbers.Integral) or max_segments < 1
+    ):
+        raise InvalidInputError(
+            f"max_segments={max_segments!r} must be a positive integer, or None for the whole test part"
+        )
     data = load_eegdenoisenet(directory)
     sfreq = float(data["sfreq"])
 
@@ -258,10 +282,14 @@ def run_protocol(
             restorer = Restorer(room, device=device, seed=seed)
             model_note = _model_note(restorer, shipped=True)
         else:
-            print(f"note: wavediff skipped: the EEG room has no shipped model at {room.weights_path()} (train one with `wavediff train eeg`)")
+            print(
+                f"note: wavediff skipped: the EEG room has no shipped model at {room.weights_path()} (train one with `wavediff train eeg`)"
+            )
     else:
         if not hasattr(restorer, "restore"):
-            raise InvalidInputError("restorer must be a wavediff.pipeline.Restorer (an object with .restore(array, sfreq=...))")
+            raise InvalidInputError(
+                "restorer must be a wavediff.pipeline.Restorer (an object with .restore(array, sfreq=...))"
+            )
         model_note = _model_note(restorer, shipped=False)
 
     methods = {
@@ -328,7 +356,7 @@ def report(rows: Sequence[dict[str, Any]]) -> str:
     seeds = sorted({r["seed"] for r in rows if "seed" in r})
     lo, hi = snrs[0], snrs[-1]
     parts = [
-        "### EEGdenoiseNet protocol (real EEG, EOG and EMG segments)\n",
+        "### EEGdenoiseNet protocol (the dataset's single-channel EEG, EOG and EMG segments)\n",
         f"Test part of the benchmark's 80/10/10 split, every pair mixed at each of {len(snrs)} SNR levels "
         f"{lo:g}..{hi:g} dB (`y = x + lambda n`, EEGdenoiseNet's `SNR = 10 log10(RMS(x) / RMS(lambda n))`, "
         f"i.e. {power_snr_db(lo):g}..{power_snr_db(hi):g} dB of power SNR); each noisy segment and its clean target "
@@ -351,7 +379,9 @@ def report(rows: Sequence[dict[str, Any]]) -> str:
         sel = [r for r in rows if r["artifact"] == artifact]
         used = sorted({r["n_segments"] for r in sel})
         total = sorted({r.get("n_test", r["n_segments"]) for r in sel})
-        count = f"{used[0]} test pairs" + (f" (the first {used[0]} of {total[0]})" if used[0] != total[0] else "")
+        count = f"{used[0]} test pairs" + (
+            f" (the first {used[0]} of {total[0]})" if used[0] != total[0] else ""
+        )
         body = []
         for m in methods:
             mine = [r for r in sel if r["method"] == m]
@@ -361,7 +391,9 @@ def report(rows: Sequence[dict[str, Any]]) -> str:
             ms = 1000.0 * sum(r.get("seconds", float("nan")) for r in mine) / n_seg
             body.append([m, *(_fmt(np.mean([r[k] for r in mine])) for k in METRICS), f"{ms:.2f}"])
         pub = PUBLISHED[artifact]
-        body.append([f"published best ({pub['model']}, EEGdenoiseNet paper)", *(_fmt(pub[k]) for k in METRICS), ""])
+        body.append(
+            [f"published best ({pub['model']}, EEGdenoiseNet paper)", *(_fmt(pub[k]) for k in METRICS), ""]
+        )
         header = ["method", "RRMSE_t", "RRMSE_s", "CC", "ms / segment"]
         parts.append(f"**{artifact.upper()}**: {count} x {len(snrs)} SNR levels, mean over the levels\n")
         parts.append(markdown_table(body, header) + "\n")
@@ -370,7 +402,9 @@ def report(rows: Sequence[dict[str, Any]]) -> str:
             vals = {r["snr_db"]: r["RRMSE_t"] for r in sel if r["method"] == m}
             if vals:
                 per.append([m, *(_fmt(vals[s]) if s in vals else "" for s in snrs)])
-        parts.append(markdown_table(per, [f"RRMSE_t, {artifact.upper()}", *(f"{s:g} dB" for s in snrs)]) + "\n")
+        parts.append(
+            markdown_table(per, [f"RRMSE_t, {artifact.upper()}", *(f"{s:g} dB" for s in snrs)]) + "\n"
+        )
     parts.append(
         "Published anchors (EEGdenoiseNet paper, averaged over its 10 SNR levels): EOG best RRMSE_t 0.336 / "
         "RRMSE_s 0.343 / CC 0.923 (complex CNN); EMG best RRMSE_t 0.561 / RRMSE_s 0.521 / CC 0.816 (LSTM). "
@@ -384,16 +418,22 @@ def report(rows: Sequence[dict[str, Any]]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("directory", type=Path, help="folder with EEG_all_epochs.npy, EOG_all_epochs.npy, EMG_all_epochs.npy")
-    parser.add_argument("--max-segments", type=int, default=None, help="use only the first N test pairs per artifact")
+    parser.add_argument(
+        "directory", type=Path, help="folder with EEG_all_epochs.npy, EOG_all_epochs.npy, EMG_all_epochs.npy"
+    )
+    parser.add_argument(
+        "--max-segments", type=int, default=None, help="use only the first N test pairs per artifact"
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the train/validation/test split")
     parser.add_argument("--device", default="cpu", help="device of the wavediff model (cpu or cuda)")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "eegdenoisenet.md")
     args = parser.parse_args(argv)
 
     rows = run_protocol(args.directory, seed=args.seed, max_segments=args.max_segments, device=args.device)
-    command = "python3 benchmarks/eeg_denoisenet.py DIR" + (f" --max-segments {args.max_segments}" if args.max_segments else "")
+    command = f"python3 benchmarks/eeg_denoisenet.py {args.directory}"
+    command += f" --max-segments {args.max_segments}" if args.max_segments else ""
     command += f" --seed {args.seed}" if args.seed else ""
+    command += f" --device {args.device}" if args.device != "cpu" else ""
     text = f"# EEGdenoiseNet benchmark\n\nGenerated by `{command}`.\n\n" + report(rows)
     print(text)
     print(f"written to {write_report(args.out, text)}")

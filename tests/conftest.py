@@ -10,6 +10,9 @@ import wavediff.modality as mod
 @pytest.fixture
 def registry():
     """Snapshot the modality registry and restore it (same dict objects) after the test."""
+    # discover first: a room's adapter registers itself when its module is first imported, which
+    # happens once per process, so a snapshot taken before discovery would lose it for later tests
+    mod._discover()
     saved_registry = dict(mod._REGISTRY)
     saved_failed = dict(mod._FAILED)
     saved_discovered = mod._DISCOVERED
