@@ -172,41 +172,37 @@ def speed(seed: int, minutes: float = 10.0, repeats: int = 3) -> str:
     )
 
 
+def _anonymous(raw: mne.io.BaseRaw) -> mne.io.BaseRaw:
+    out = raw.copy().set_montage(None)
+    mne.rename_channels(out.info, {c: f"EEG {i:03d}" for i, c in enumerate(out.ch_names)})
+    return out
+
+
 def generalisation(recordings: list[mne.io.BaseRaw], snrs: list[float], seed: int) -> str:
-    """The shipped model on EEG unlike its training data: other rates, no montage, one channel."""
+    """The shipped model on EEG unlike its training data: other rates, no montage, one channel.
+
+    Each recording is contaminated as in the main protocol; then the clean and the contaminated
+    versions undergo the same change (resampling, montage and names removed, one channel kept).
+    """
     from wavediff.pipeline import Restorer
 
     restorer = Restorer("eeg", seed=seed)
-    variants = {}
-    for rec in recordings:
-        for rate in (128.0, 160.0, 512.0):
-            variants.setdefault(f"resampled to {rate:g} Hz", []).append(rec.copy().resample(rate, verbose="error"))
-        bare = rec.copy().set_montage(None)
-        mne.rename_channels(bare.info, {c: f"EEG {i:03d}" for i, c in enumerate(bare.ch_names)})
-        variants.setdefault("no montage, anonymous channel names", []).append(bare)
-        for ch in ("Fp1", "Cz", "O1"):
-            variants.setdefault("single channel (Fp1, Cz, O1 alone)", []).append(rec.copy().pick([ch]))
+    variants = {f"resampled to {rate:g} Hz": (lambda r, rate=rate: r.copy().resample(rate, verbose="error")) for rate in (128.0, 160.0, 512.0)}
+    variants["no montage, anonymous channel names"] = _anonymous
+    for ch in ("Fp1", "Cz", "O1"):
+        variants[f"single channel ({ch} alone)"] = lambda r, ch=ch: r.copy().pick([ch])
+    cases = _cases(recordings, snrs, seed)
     body = []
-    rng = np.random.default_rng(seed)
-    room = get_modality("eeg")
-    for label, recs in variants.items():
+    for label, change in variants.items():
         res: dict[tuple[str, str], list[float]] = {}
-        for rec in recs:
-            sfreq = rec.info["sfreq"]
-            for artifact in ("eog", "emg"):
-                for snr in snrs:
-                    if rec.info["nchan"] == 1:  # the artifact drawn on the full montage, then one channel kept
-                        full = recordings[0].copy().resample(sfreq, verbose="error") if recordings[0].info["sfreq"] != sfreq else recordings[0]
-                        ch = rec.ch_names[0]
-                        noisy = room.degrade(full, rng, artifact=artifact, snr_db=snr).pick([ch])
-                    else:
-                        noisy = room.degrade(rec, rng, artifact=artifact, snr_db=snr)
-                    x, y = rec.get_data(), noisy.get_data()
-                    for name, est in (("noisy input", y), ("wavelet (SureShrink)", wavelet_denoise(y, sfreq)), ("wavediff", restorer.restore(noisy).get_data())):
-                        res.setdefault((name, artifact), []).append(epoch_metrics(x, est, sfreq)["RRMSE_t"])
+        for rec, artifact, _, noisy in cases:
+            clean, degraded = change(rec), change(noisy)
+            sfreq, x, y = clean.info["sfreq"], clean.get_data(), degraded.get_data()
+            for name, est in (("noisy input", y), ("wavelet (SureShrink)", wavelet_denoise(y, sfreq)), ("wavediff", restorer.restore(degraded).get_data())):
+                res.setdefault((name, artifact), []).append(epoch_metrics(x, est, sfreq)["RRMSE_t"])
         for name in ("noisy input", "wavelet (SureShrink)", "wavediff"):
             body.append([label, name, f"{np.mean(res[(name, 'eog')]):.3f}", f"{np.mean(res[(name, 'emg')]):.3f}"])
-    return "### Generalisation (real EEG, semi-synthetic)\n\n" + markdown_table(body, ["data", "method", "RRMSE_t EOG", "RRMSE_t EMG"])
+    return "### Generalisation\n\n" + markdown_table(body, ["data", "method", "RRMSE_t EOG", "RRMSE_t EMG"])
 
 
 def coverage(recordings: list[mne.io.BaseRaw], snrs: list[float], seed: int, n_draws: int = 8, steps: int = 6) -> str:
