@@ -267,3 +267,28 @@ def test_restore_returns_mne_objects_with_uncertainty(eeg, tmp_path, monkeypatch
     assert restored.info["sfreq"] == 160.0 and list(restored.annotations.description) == ["blink", "stim"]
     picks = mne.pick_types(raw.info, eeg=True, exclude="bads")
     assert (std.get_data(picks) >= 0).all() and std.get_data(picks).max() > 0
+
+
+def test_evoked_transients_are_local_bounded_and_average_referenced():
+    from wavediff.modalities.eeg.adapter import evoked_transient
+    from wavediff.modalities.eeg.artifacts import electrode_positions
+
+    names = ["Fp1", "Fz", "Cz", "Pz", "O1", "O2", "T7", "T8", "EOG"]
+    pos = electrode_positions(names)
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        erp = evoked_transient(pos, 512, 256.0, rng)
+        assert erp.shape == (9, 512)
+        assert np.all(erp[-1] == 0)  # no position, no transient
+        np.testing.assert_allclose(erp[:-1].mean(axis=0), 0.0, atol=1e-18)
+        assert 1e-6 < np.abs(erp).max() < 2 * 15e-6 * 2  # two components of at most 15 uV, re-referenced
+    assert not evoked_transient(np.full((3, 3), np.nan), 100, 256.0, rng).any()
+
+
+def test_training_windows_carry_evoked_transients_when_asked(eeg):
+    recipe = type(eeg).default_recipe()
+    recipe["train"].update(clean_epochs=4, artifacts=["line"])
+    draw = {f: eeg.training_data({**recipe, "train": {**recipe["train"], "erp_fraction": f}}, seed=0) for f in (0.0, 1.0)}
+    plain, _ = draw[0.0](torch.Generator().manual_seed(1), 8)
+    evoked, _ = draw[1.0](torch.Generator().manual_seed(1), 8)
+    assert not torch.allclose(plain, evoked)

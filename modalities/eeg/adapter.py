@@ -31,7 +31,7 @@ from wavediff.errors import (
 from wavediff.modality import Modality, atomic_output, register_modality
 from wavediff.tiling import extract_windows, overlap_add
 
-__all__ = ["EEG"]
+__all__ = ["EEG", "evoked_transient"]
 
 _READERS = {
     ".edf": mne.io.read_raw_edf,
@@ -274,14 +274,16 @@ class EEG(Modality):
     def training_data(self, recipe: dict[str, Any], seed: int = 0) -> Any:
         """Pairs (clean, contaminated) of single-channel windows, scaled by the contaminated window's std.
 
-        Clean windows are simulated multichannel EEG (``wavediff.datasets.eeg``); each draw contaminates
+        Clean windows are simulated multichannel EEG (``wavediff.datasets.eeg``), to which a fraction
+        ``erp_fraction`` of the draws adds an evoked transient (:func:`evoked_transient`) so that the
+        prior knows event-related potentials are brain activity; each draw contaminates
         a whole epoch with one artifact type at an SNR uniform in the recipe's range (EEGdenoiseNet
         protocol, realistic topographies), then keeps one channel: the per-channel SNR therefore
         varies as it does across a real montage.
         """
         from wavediff.datasets.eeg import simulate_epochs
 
-        from .artifacts import contaminate
+        from .artifacts import contaminate, electrode_positions
 
         cfg = recipe.get("train", {})
         rng = np.random.default_rng(seed)
@@ -290,6 +292,8 @@ class EEG(Modality):
         pool = simulate_epochs(int(cfg.get("clean_epochs", 256)), n_seconds=self.window / self.sfreq, sfreq=self.sfreq, ch_names=names, rng=rng)
         artifacts = list(cfg.get("artifacts", ["eog", "emg", "mix", "line", "pop", "drift"]))
         lo, hi = (float(v) for v in cfg.get("snr_db", [-7.0, 2.0]))
+        erp_fraction = float(cfg.get("erp_fraction", 0.0))
+        positions = electrode_positions(names)
 
         def batch(generator: torch.Generator, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
             r = np.random.default_rng(int(torch.randint(0, 2**62, (1,), generator=generator)))
@@ -297,6 +301,8 @@ class EEG(Modality):
             noisy = np.empty((batch_size, self.window))
             for i in range(batch_size):
                 epoch = pool[r.integers(len(pool))]
+                if r.random() < erp_fraction:  # brain transients the model must keep, not only rhythms
+                    epoch = epoch + evoked_transient(positions, self.window, self.sfreq, r)
                 y, _ = contaminate(epoch, self.sfreq, r, artifacts[r.integers(len(artifacts))], r.uniform(lo, hi), ch_names=names)
                 ch = r.integers(epoch.shape[0])
                 scale = y[ch].std() or 1.0
@@ -335,6 +341,30 @@ class EEG(Modality):
         from .demo import run_demo
 
         return run_demo(self, Path(out_dir), seed)
+
+
+def evoked_transient(positions: np.ndarray, n_times: int, sfreq: float, rng: np.random.Generator) -> np.ndarray:
+    """A random event-related transient ``(n_channels, n_times)`` in volts, average-referenced.
+
+    One or two Gaussian deflections (2-15 microvolts, either sign, 15-100 ms wide, anywhere in the
+    window) with a smooth topography centred on a random electrode (Gaussian fall-off of 3-6 cm on
+    the scalp), like P1/N1/P300 components of an ERP. Channels without a position get none.
+    """
+    t = np.arange(n_times) / sfreq
+    known = np.flatnonzero(np.isfinite(positions).all(axis=1))
+    out = np.zeros((len(positions), n_times))
+    if len(known) == 0:
+        return out
+    for _ in range(int(rng.integers(1, 3))):
+        centre = positions[known[rng.integers(len(known))]]
+        spread = rng.uniform(0.03, 0.06)
+        topo = np.zeros(len(positions))
+        topo[known] = np.exp(-np.sum((positions[known] - centre) ** 2, axis=1) / (2 * spread**2))
+        amplitude = rng.uniform(2.0, 15.0) * 1e-6 * rng.choice([-1.0, 1.0])
+        latency, width = rng.uniform(0.1, t[-1] - 0.1), rng.uniform(0.015, 0.1)
+        out += np.outer(topo, amplitude * np.exp(-0.5 * ((t - latency) / width) ** 2))
+    out[known] -= out[known].mean(axis=0)
+    return out
 
 
 def _drop_export_padding(raw: mne.io.BaseRaw) -> mne.io.BaseRaw:
