@@ -186,7 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("output")
     p.add_argument("--model", default=None, help="weights file (default: the room's shipped model)")
     p.add_argument("--steps", type=int, default=None, help="sampler steps (default: the recipe's)")
-    p.add_argument("--samples", type=int, default=1, help="posterior draws averaged (default 1)")
+    p.add_argument("--samples", type=int, default=1, help="posterior draws averaged (default 1: the posterior mean, one network evaluation)")
     p.add_argument("--std", default=None, help="also write the draws' standard deviation to this file")
     p.add_argument("--device", default="cpu")
     p.add_argument("--seed", type=int, default=0)
