@@ -62,11 +62,11 @@ def test_generalisation_covers_rates_montage_and_single_channels(bench, recordin
 
 
 def test_coverage_reports_fractions(bench, recording):
-    text = bench.coverage([recording], [0.0], seed=0, n_draws=3, steps=2)
-    rows = [line for line in text.splitlines() if line.startswith(("| EOG", "| EMG"))]
-    assert len(rows) == 2
+    text = bench.coverage([recording], [0.0], seed=0, n_draws=3, steps=(2, 3), seconds=4.0)
+    rows = [line.split(" | ", 1)[1] for line in text.splitlines() if " steps | " in line]
+    assert len(rows) == 4 and "2 steps" in text and "3 steps" in text
     for row in rows:
-        *fractions, ratio = _numbers(row)
+        *fractions, ratio = _numbers("| " + row)
         assert all(0.0 <= f <= 1.0 for f in fractions) and fractions == sorted(fractions) and ratio > 0
 
 
