@@ -13,9 +13,10 @@ from torch import nn
 
 from wavediff import cli
 from wavediff.diffusion import EDMProcess, GaussianDenoiser, LinearGaussianRestorer, ResidualProcess
-from wavediff.errors import InvalidInputError, ModalityError, UnknownModalityError
+from wavediff.errors import CheckpointError, InvalidInputError, ModalityError, UnknownModalityError
 from wavediff.modality import Modality, atomic_output, register_modality
 from wavediff.pipeline import Restorer, model_from_recipe, restore, train
+from wavediff.training import Trainer, load_checkpoint
 
 f64 = torch.float64
 D = 16
@@ -161,6 +162,31 @@ def test_train_writes_weights_with_provenance_and_restore_uses_them(toy_room, tm
     assert isinstance(out, Signal1D) and out.label == "kept" and out.values.shape == (3, D)
     again = restore(signal, modality="toyroom", n_samples=2, seed=3)
     assert np.array_equal(out.values, again.values)  # seeded draws are reproducible
+
+
+def test_train_resumes_an_interrupted_run_exactly_and_refuses_one_of_another_recipe(toy_room, tmp_path, monkeypatch):
+    straight = train(toy_room, steps=4, out=tmp_path / "straight.safetensors", progress=False, evaluate=False)
+    fit = Trainer.fit
+
+    def interrupted(self, steps, **kw):  # the run stops (killed, machine restarted) after two steps
+        fit(self, 2, **kw)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Trainer, "fit", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        train(toy_room, steps=4, progress=False, evaluate=False)
+    monkeypatch.setattr(Trainer, "fit", fit)
+    state = tmp_path / "weights.train.safetensors"
+    assert state.is_file()
+    with pytest.raises(CheckpointError, match="another recipe"):
+        train(toy_room, steps=4, recipe={"train": {"lr": 1e-2}}, progress=False, evaluate=False)
+    assert state.is_file()  # refused, not overwritten
+    path = train(toy_room, steps=4, progress=False, evaluate=False)
+    assert not state.exists()
+    a, meta = load_checkpoint(path)
+    b, _ = load_checkpoint(straight)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)  # as if it had never stopped
+    assert meta["info"]["train_seconds"] > 0
 
 
 def test_model_from_recipe_packs_wavelet_channels(toy_room):

@@ -187,15 +187,18 @@ def test_resume_is_exact(tmp_path):
     first = _trainer(_tiny(0), data)
     first.fit(3, progress=False)
     path = tmp_path / "run.safetensors"
+    first.tag = {"recipe": {"lr": 1e-3}}
     first.save(path)
     resumed = _trainer(_tiny(0), data)  # a fresh model, identical to the one the straight run started from
     resumed.load(path)
     assert resumed.step == 3
+    assert resumed.tag == first.tag and resumed.seconds == first.seconds > 0  # time spent is summed, not restarted
     resumed.fit(6, progress=False)
 
     _assert_same_state(straight, resumed)
     assert resumed.history == straight.history  # steps 1-3 restored from the checkpoint, 4-6 recomputed
     assert resumed.history[3:] == straight.history[3:] and len(straight.history) == 6
+    assert resumed.seconds > first.seconds
     assert not torch.equal(_flat(straight.model), _flat(_tiny(0)))  # training did move the weights
 
 

@@ -14,16 +14,16 @@
 from __future__ import annotations
 
 import copy
+import json
 import os
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from .diffusion import Denoiser, process_from_config, sample
-from .errors import ConfigError, InvalidInputError, ModalityError, UnknownModalityError
+from .errors import CheckpointError, ConfigError, InvalidInputError, ModalityError, UnknownModalityError
 from .modality import Modality, available_modalities, get_modality
 from .nets import UNet
 from .training import Trainer, load_denoiser, save_checkpoint
@@ -109,11 +109,16 @@ def train(
     )
     out = Path(out) if out is not None else room.weights_path()
     resume = out.with_name(out.stem + ".train.safetensors")  # full state, for resuming an interrupted run
+    trainer.tag = json.loads(json.dumps({"room": room.name, "recipe": full, "seed": seed}))
     if resume.is_file():
+        wanted = trainer.tag
         trainer.load(resume)
-    start = time.time()
+        if trainer.tag != wanted:
+            raise CheckpointError(
+                f"{resume} is an interrupted run of another recipe, room or seed; delete it to train from the start"
+            )
     trainer.fit(steps, progress=progress, checkpoint=resume, checkpoint_every=int(train_cfg.get("checkpoint_every", 500)))
-    seconds = time.time() - start
+    seconds = trainer.seconds  # summed over the runs that resumed one another
     metrics: dict[str, Any] = {"final_loss_mean_last_100": sum(trainer.history[-100:]) / max(1, len(trainer.history[-100:]))}
     if evaluate and hasattr(room, "evaluate_model"):
         metrics.update(room.evaluate_model(trainer.ema.eval(), full, seed=seed + 1))

@@ -16,6 +16,7 @@ import copy
 import json
 import math
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -146,6 +147,8 @@ class Trainer:
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=lr, betas=betas, weight_decay=weight_decay)
         self.step = 0
         self.history: list[float] = []
+        self.seconds = 0.0  # time spent in fit(), summed over resumed runs
+        self.tag: dict[str, Any] = {}  # caller's description of the run (e.g. its recipe), kept in checkpoints
         self._train_model: nn.Module = self.model
         if self.world_size > 1:
             ids = [self.device.index or 0] if self.device.type == "cuda" else None
@@ -210,8 +213,11 @@ class Trainer:
         """
         bar = tqdm(total=steps, initial=self.step, disable=not progress or self.rank != 0, desc="training")
         smooth = None
+        last = time.perf_counter()
         while self.step < steps:
             loss = self.train_step()
+            now = time.perf_counter()
+            self.seconds, last = self.seconds + (now - last), now
             smooth = loss if smooth is None else 0.98 * smooth + 0.02 * loss
             bar.update(1)
             bar.set_postfix(loss=f"{smooth:.4g}")
@@ -243,6 +249,8 @@ class Trainer:
                         "grad_clip": self.grad_clip, "warmup_steps": self.warmup_steps, "world_size": self.world_size},
             "param_groups": opt["param_groups"],
             "loss_tail": self.history[-100:],
+            "train_seconds": self.seconds,
+            "tag": self.tag,
         }  # fmt: skip
         return save_checkpoint(path, self.model, tensors=tensors, info=info, metrics=metrics)
 
@@ -265,6 +273,8 @@ class Trainer:
         self.step = int(info["step"])
         self.history = list(info.get("loss_tail", []))
         self.seed = int(info.get("seed", self.seed))
+        self.seconds = float(info.get("train_seconds", 0.0))
+        self.tag = dict(info.get("tag", {}))
 
 
 def save_checkpoint(
