@@ -13,7 +13,13 @@ from torch import nn
 
 from wavediff import cli
 from wavediff.diffusion import EDMProcess, GaussianDenoiser, LinearGaussianRestorer, ResidualProcess
-from wavediff.errors import CheckpointError, InvalidInputError, ModalityError, UnknownModalityError
+from wavediff.errors import (
+    CheckpointError,
+    InvalidInputError,
+    ModalityError,
+    ShapeError,
+    UnknownModalityError,
+)
 from wavediff.modality import Modality, atomic_output, register_modality
 from wavediff.pipeline import Restorer, model_from_recipe, restore, train
 from wavediff.training import Trainer, load_checkpoint
@@ -137,6 +143,45 @@ def test_one_draw_gives_the_exact_posterior_mean_in_one_evaluation(toy_room):
         mean = Restorer(toy_room, model, seed=seed).restore(Signal1D(y.numpy()))
         np.testing.assert_allclose(mean.values, exact.posterior(y)[0].numpy(), rtol=0, atol=1e-6)  # the room works in float32
     assert len(calls) == 2  # one network evaluation per call (all rows in one batch)
+
+
+def test_context_channels_enter_the_exact_posterior(toy_room):
+    """cond = [y, z]: y = x + w1 on the restored channel, z = x + w2 a second view (context channel).
+    The exact posterior uses both; the Restorer's mean and draws must give it, shaped like x."""
+    t = torch.arange(D, dtype=f64)
+    cov = torch.exp(-0.5 * (t[:, None] - t[None]) ** 2 / 2.0**2) + 1e-3 * torch.eye(D, dtype=f64)
+    eye = torch.eye(D, dtype=f64)
+    A = torch.cat([eye, eye])  # (2D, D): observation first, then the context view
+    R = torch.block_diag(0.5**2 * eye, 0.2**2 * eye)
+    exact = LinearGaussianRestorer(torch.zeros(D, dtype=f64), cov, A, R, ResidualProcess(sigma_max=1.0, sigma_min=0.02))
+    model = ExactModel(exact)
+    model.data_channels = 1
+    g = torch.Generator().manual_seed(0)
+    x0 = GaussianDenoiser(torch.zeros(D, dtype=f64), cov).sample(3, g)
+    y = x0 + 0.5 * torch.randn(x0.shape, dtype=f64, generator=g)
+    z = x0 + 0.2 * torch.randn(x0.shape, dtype=f64, generator=g)
+    cond = torch.stack([y, z], dim=1)  # (3, 2, D)
+    post_mean, post_cov = exact.posterior(cond.reshape(3, -1))
+    restorer = Restorer(toy_room, model, steps=12, seed=1)
+    mean = restorer.posterior_mean_tensor(cond)
+    assert mean.shape == (3, 1, D)
+    np.testing.assert_allclose(mean[:, 0].numpy(), post_mean.numpy(), rtol=0, atol=1e-9)
+    y_only = LinearGaussianRestorer(torch.zeros(D, dtype=f64), cov, eye, 0.5**2 * eye, exact.process).posterior(y)[0]
+    assert (post_mean - x0).square().mean() < 0.5 * (y_only - x0).square().mean()  # the context does help
+    draws = restorer.restore_tensor(cond, n_samples=2000)
+    assert draws.shape == (2000, 3, 1, D)
+    post_std = post_cov.diagonal().sqrt()
+    np.testing.assert_array_less((draws.mean(0)[:, 0] - post_mean).abs().numpy(), (5 * post_std / np.sqrt(2000)).expand(3, D).numpy())
+    np.testing.assert_allclose(draws.std(0)[:, 0].numpy(), post_std.expand(3, D).numpy(), rtol=0.15)
+    with pytest.raises(ShapeError, match="channels"):
+        Restorer(toy_room, ExactModel(exact), seed=0).posterior_mean_tensor(torch.zeros(3, D, dtype=f64))
+
+
+def test_model_from_recipe_adds_context_channels_to_the_condition():
+    model = model_from_recipe({"net": {"preset": "tiny"}, "wavelet": {"name": "haar", "level": 1}, "data": {"context_channels": 2}}, dims=1)
+    assert model.data_channels == 1 and model.net.config["cond_channels"] == 6  # (1 + 2) channels x 2 Haar packets
+    x, cond = torch.randn(2, 1, 32), torch.randn(2, 3, 32)
+    assert model(x, torch.full((2,), 0.5), cond).shape == (2, 1, 32)
 
 
 def test_gaussian_process_models_average_draws_instead(toy_room):

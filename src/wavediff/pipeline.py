@@ -23,7 +23,14 @@ from typing import Any
 import torch
 
 from .diffusion import Denoiser, process_from_config, sample
-from .errors import CheckpointError, ConfigError, InvalidInputError, ModalityError, UnknownModalityError
+from .errors import (
+    CheckpointError,
+    ConfigError,
+    InvalidInputError,
+    ModalityError,
+    ShapeError,
+    UnknownModalityError,
+)
 from .modality import Modality, available_modalities, get_modality
 from .nets import UNet
 from .training import Trainer, load_denoiser, save_checkpoint
@@ -47,7 +54,9 @@ def model_from_recipe(recipe: dict[str, Any], dims: int, channels: int = 1) -> D
 
     Recipe keys: ``[wavelet] name, level`` (level 0: sample domain), ``[net] preset`` (and any
     :class:`~wavediff.nets.UNet` argument), ``[process]`` (see :func:`process_from_config`).
-    The degraded observation is the condition, so the net gets as many condition channels as inputs.
+    The degraded observation is the condition, so the net gets as many condition channels as inputs,
+    plus ``[data] context_channels`` (default 0) channels of side information that follow it
+    (e.g. other electrodes of a montage).
     """
     try:
         wav = recipe.get("wavelet", {})
@@ -55,7 +64,10 @@ def model_from_recipe(recipe: dict[str, Any], dims: int, channels: int = 1) -> D
         wavelet = WaveletTransform(wav.get("name", "haar"), level, dim=dims) if level > 0 else None
         packed = channels * (2 ** (dims * level))
         net_args = {k: v for k, v in recipe.get("net", {}).items() if k not in ("dims", "in_channels", "cond_channels")}
-        net = UNet(dims=dims, in_channels=packed, cond_channels=packed, **net_args)
+        context = int(recipe.get("data", {}).get("context_channels", 0))
+        if context < 0:
+            raise ValueError(f"[data] context_channels = {context} must be >= 0")
+        net = UNet(dims=dims, in_channels=packed, cond_channels=packed + context * 2 ** (dims * level), **net_args)
         process = process_from_config(recipe.get("process", {"kind": "residual"}))
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"the recipe does not describe a model ({exc}); see the room's recipe.toml") from exc
@@ -196,21 +208,33 @@ class Restorer:
 
     @torch.no_grad()
     def restore_tensor(self, y: torch.Tensor, n_samples: int | None = None, batch_size: int = 512) -> torch.Tensor:
-        """Posterior draws ``(n_samples, *y.shape)`` for degraded tensors ``y`` in the room's layout.
+        """Posterior draws ``(n_samples, batch, channels, ...)`` for degraded tensors ``y`` in the room's layout.
+
+        ``y`` holds the observation in its first ``channels`` (the model's data channels) and may
+        carry context channels after them (a model made with ``[data] context_channels``).
 
         Draws are stacked along the batch axis and processed ``batch_size`` rows at a time.
         """
         n = self.n_samples if n_samples is None else n_samples
         process = self.model.process
+        c = self._data_channels(y)
         g = torch.Generator(device="cpu").manual_seed(self.seed)
         sigmas = process.sigmas(self.steps)
         rows = y.unsqueeze(0).expand(n, *y.shape).reshape(n * y.shape[0], *y.shape[1:])
-        out = torch.empty_like(rows)
+        out = torch.empty(rows.shape[0], c, *rows.shape[2:], dtype=rows.dtype)
         for i in range(0, rows.shape[0], batch_size):
             yb = rows[i : i + batch_size].to(self.device)
-            start = process.prior_sample(tuple(yb.shape), yb if process.needs_observation else None, generator=g, device=self.device, dtype=yb.dtype)
+            obs = yb[:, :c]
+            start = process.prior_sample(tuple(obs.shape), obs if process.needs_observation else None, generator=g, device=self.device, dtype=yb.dtype)
             out[i : i + batch_size] = sample(self.sampler, self.model, start, sigmas, cond=yb).x.cpu()
-        return out.reshape(n, *y.shape)
+        return out.reshape(n, y.shape[0], c, *y.shape[2:])
+
+    def _data_channels(self, y: torch.Tensor) -> int:
+        """Channels restored: the model's data channels; ``y`` holds them first, then any context channels."""
+        c = int(getattr(self.model, "data_channels", y.shape[1]))
+        if y.ndim < 3 or y.shape[1] < c:
+            raise ShapeError(f"degraded tensor has shape {tuple(y.shape)}; this model needs (batch, >= {c} channels, ...)")
+        return c
 
     @torch.no_grad()
     def posterior_mean_tensor(self, y: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
@@ -227,11 +251,13 @@ class Restorer:
                 f"a direct posterior mean needs a residual-process model; this one uses {process.kind!r}: "
                 "average draws instead (n_samples >= 2)"
             )
+        c = self._data_channels(y)
         g = torch.Generator(device="cpu").manual_seed(self.seed)
-        out = torch.empty_like(y)
+        out = torch.empty(y.shape[0], c, *y.shape[2:], dtype=y.dtype)
         for i in range(0, y.shape[0], batch_size):
             yb = y[i : i + batch_size].to(self.device)
-            start = process.prior_sample(tuple(yb.shape), yb, generator=g, device=self.device, dtype=yb.dtype)
+            obs = yb[:, :c]
+            start = process.prior_sample(tuple(obs.shape), obs, generator=g, device=self.device, dtype=yb.dtype)
             sigma = torch.full((yb.shape[0],), float(process.sigma_max), device=self.device, dtype=yb.dtype)
             out[i : i + batch_size] = self.model(start, sigma, cond=yb).cpu()
         return out
@@ -245,6 +271,13 @@ class Restorer:
         """
         n = self.n_samples if n_samples is None else n_samples
         tensor, context = self.modality.to_tensor(obj, **kwargs)
+        wanted = getattr(self.model, "condition_channels", tensor.shape[1])
+        if tensor.shape[1] != wanted:
+            raise ConfigError(
+                f"the model takes {wanted} channel(s) per window (observation, then context) but room "
+                f"{self.modality.name!r} gives {tensor.shape[1]}: use weights trained with the room's recipe "
+                "(its [data] context_channels), or a room set up like the model's training"
+            )
         if n == 1 and not return_std and getattr(self.model.process, "kind", None) == "residual":
             return self.modality.from_tensor(self.posterior_mean_tensor(tensor), context)
         draws = self.restore_tensor(tensor, n)

@@ -93,6 +93,9 @@ def gaussian_mmse(cov: torch.Tensor, sigma: float) -> float:
 class LinearGaussianRestorer:
     """Exact ``E[x0 | x_sigma, y]`` for ``x0 ~ N(mean, cov)``, ``y = A x0 + w``, ``w ~ N(0, noise_cov)``.
 
+    ``A`` is ``(m, d)``: ``y`` may hold side observations after its first ``d`` entries (``m > d``), as a
+    condition with context channels does; the residual path runs to those first ``d`` entries.
+
     ``process`` decides the path: :class:`EDMProcess` (``x_sigma = x0 + sigma n``) or
     :class:`ResidualProcess` (``x_sigma = x0 + (sigma / sigma_max)(y - x0) + sigma n``). Call it like a
     denoiser with ``cond = y``. :meth:`posterior` gives the exact ``p(x0 | y)`` to compare samples with.
@@ -102,8 +105,9 @@ class LinearGaussianRestorer:
         self.mean, self.cov, self.A, self.R = _as64(mean), _as64(cov), _as64(A), _as64(noise_cov)
         self.dim = self.mean.shape[0]
         self.process = process
-        if self.cov.shape != (self.dim, self.dim) or self.A.shape != (self.dim, self.dim) or self.R.shape != (self.dim, self.dim):
-            raise ShapeError("mean (d,), cov, A and noise_cov (d, d) must agree (square operators only)")
+        m = self.A.shape[0]
+        if self.cov.shape != (self.dim, self.dim) or self.A.shape != (m, self.dim) or self.R.shape != (m, m) or m < self.dim:
+            raise ShapeError("mean (d,), cov (d, d), A (m, d) with m >= d and noise_cov (m, m) must agree")
         # the posterior gain and covariance do not depend on y: computed once, not at every sampler step
         S, A = self.cov, self.A
         self._gain = S @ A.T @ torch.linalg.inv(A @ S @ A.T + self.R)
@@ -131,7 +135,7 @@ class LinearGaussianRestorer:
             # x_sigma given y is linear in x0: x_sigma = M x0 + b(y) + sigma n with x0 | y ~ N(m_y, S_y).
             if self.process.needs_observation:
                 e = s / self.process.sigma_max
-                M, b = (1 - e) * eye, e * yf[rows]
+                M, b = (1 - e) * eye, e * yf[rows, : self.dim]  # the path runs to the observation's first d entries
             else:
                 M, b = eye, torch.zeros_like(xf[rows])
             gain = S_y @ M.T @ torch.linalg.inv(M @ S_y @ M.T + s**2 * eye)

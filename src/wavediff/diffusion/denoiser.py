@@ -93,6 +93,18 @@ class Denoiser(nn.Module):
             out = self.wavelet.inverse(out, size=tuple(x.shape[2:]))
         return c_skip * x + c_out * out
 
+    @property
+    def data_channels(self) -> int:
+        """Channels of ``x`` (the restored signal); ``cond`` may have more (the observation first, then context)."""
+        packed = int(self.net.config["in_channels"])
+        return packed if self.wavelet is None else packed // (2 ** (self.wavelet.dim * self.wavelet.level))
+
+    @property
+    def condition_channels(self) -> int:
+        """Channels of ``cond``: the observation (``data_channels``) followed by any context channels."""
+        packed = int(self.net.config.get("cond_channels", 0))
+        return packed if self.wavelet is None else packed // (2 ** (self.wavelet.dim * self.wavelet.level))
+
     # ------------------------------------------------------------------ config
     def config(self) -> dict[str, Any]:
         """JSON-serialisable description from which :meth:`from_config` rebuilds the module."""
