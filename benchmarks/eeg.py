@@ -339,11 +339,13 @@ def _optional_sections(args: argparse.Namespace) -> list[str]:
     from wavediff.pipeline import Restorer
 
     restorer = Restorer("eeg", seed=args.seed)
-    out = []
+    out = ["### Downstream: occipital alpha power (simulated 19-channel EEG, 60 s, SNR 0 dB)\n"]
     out += [eeg_checks.alpha_table(eeg_checks.alpha_check(restorer, seed=args.seed)), ""]
+    out += ["### Downstream: averaged ERP (simulated, known latency and amplitude, SNR 0 dB)\n"]
     out += [eeg_checks.erp_table(eeg_checks.erp_check(restorer, seed=args.seed)), ""]
     blink_file = args.data / "S001R01.edf" if args.data else None
     if blink_file is not None and blink_file.is_file():
+        out += [f"### Real blinks ({blink_file.name}, eyes open, 64 channels at 160 Hz)\n"]
         out += [eeg_checks.blink_table(eeg_checks.blink_check(blink_file, restorer)), ""]
     if args.eegdenoisenet:
         import eeg_denoisenet

@@ -298,7 +298,8 @@ def run_protocol(
         "wavelet (SureShrink)": lambda y: wavelet_denoise(y, sfreq),
     }
     if restorer is not None:
-        methods["wavediff"] = lambda y: np.asarray(restorer.restore(y, sfreq=sfreq), dtype=np.float64)
+        # each segment is a recording of its own (one channel, its own context): (segments, 1, samples)
+        methods["wavediff"] = lambda y: np.asarray(restorer.restore(y[:, None, :], sfreq=sfreq), dtype=np.float64)[:, 0]
 
     tests = {}
     for artifact in artifacts:

@@ -53,7 +53,7 @@ def test_unchanged_tensor_gives_the_recording_back_exactly(eeg, sfreq):
     raw = _raw(sfreq=sfreq, n_times=int(sfreq * 7.3))
     before = raw.get_data().copy()
     tensor, ctx = eeg.to_tensor(raw)
-    assert tensor.dtype == torch.float32 and tensor.shape[1:] == (1, 512)
+    assert tensor.dtype == torch.float32 and tensor.shape[1:] == (1 + eeg.context_channels, 512)
     out = eeg.from_tensor(tensor, ctx)
     assert isinstance(out, mne.io.BaseRaw) and out is not raw
     assert np.array_equal(out.get_data(), before)
@@ -66,7 +66,8 @@ def test_unchanged_tensor_gives_the_recording_back_exactly(eeg, sfreq):
 def test_windows_are_scaled_per_window_like_eegdenoisenet(eeg):
     raw = _raw(sfreq=256.0, n_times=1024)
     tensor, _ = eeg.to_tensor(raw)
-    assert torch.allclose(tensor.std(dim=-1, unbiased=False), torch.ones(tensor.shape[0]), atol=1e-5)
+    std = tensor.std(dim=-1, unbiased=False)  # the channel and its context windows alike
+    assert torch.allclose(std, torch.ones_like(std), atol=1e-5)
     n_good = len(EEG_NAMES) - 1
     assert tensor.shape[0] == n_good * 3  # 1024 samples: windows at 0, 256, 512
 
@@ -102,6 +103,28 @@ def test_numpy_and_torch_in_same_kind_out(eeg, as_torch):
     assert np.array_equal(np.asarray(out), x)
     single, ctx1 = eeg.to_tensor(x[0], sfreq=200.0)
     assert np.array_equal(eeg.from_tensor(single, ctx1), x[0])
+
+
+def test_epoch_arrays_keep_their_shape_context_and_per_epoch_snr():
+    """(n_epochs, n_channels, n_times) arrays: MNE's epochs layout; every epoch is a recording of its own."""
+    from wavediff.modalities.eeg.adapter import EEG
+
+    room = EEG(context_channels=2)
+    rng = np.random.default_rng(4)
+    x = rng.normal(0, 1e-5, (5, 1, 512))
+    x[0, 0] += 1e-3 * np.sin(np.arange(512) / 10)  # a huge epoch must not leak into the others' context
+    tensor, ctx = room.to_tensor(x, sfreq=256.0)
+    assert tensor.shape == (5, 3, 512)
+    for i in range(5):  # a lone channel is its own context
+        assert torch.allclose(tensor[i, 1], tensor[i, 0]) and torch.allclose(tensor[i, 2], tensor[i, 0])
+    out = room.from_tensor(tensor, ctx)
+    assert out.shape == x.shape and np.array_equal(out, x)
+    noisy = room.degrade(x, np.random.default_rng(0), artifact="emg", snr_db=-3.0, sfreq=256.0)
+    assert noisy.shape == x.shape
+    for clean_ep, noisy_ep in zip(x, noisy):  # EEGdenoiseNet: the SNR holds in each epoch
+        assert 10 * np.log10(_rms(clean_ep) / _rms(noisy_ep - clean_ep)) == pytest.approx(-3.0, abs=1e-9)
+    with pytest.raises(ShapeError, match="n_epochs"):
+        room.to_tensor(np.zeros((2, 2, 2, 512)), sfreq=256.0)
 
 
 def test_short_recordings_are_padded_and_cropped(eeg):
@@ -179,7 +202,7 @@ def test_bad_inputs_raise_clear_errors(eeg):
     with pytest.raises(SampleRateError):
         eeg.to_tensor(x, sfreq=-5.0)
     with pytest.raises(ShapeError, match="n_channels, n_times"):
-        eeg.to_tensor(np.zeros((2, 3, 100)), sfreq=256.0)
+        eeg.to_tensor(np.zeros((2, 3, 4, 100)), sfreq=256.0)
     bad = np.zeros((2, 1000))
     bad[0, 10] = np.nan
     with pytest.raises(InvalidInputError, match="NaN"):
@@ -246,8 +269,8 @@ def test_training_batches_follow_the_protocol(eeg):
     recipe["train"]["clean_epochs"] = 8
     batch = eeg.training_data(recipe, seed=0)
     clean, noisy = batch(torch.Generator().manual_seed(1), 6)
-    assert clean.shape == noisy.shape == (6, 1, 512)
-    assert torch.allclose(noisy.std(dim=-1, unbiased=False), torch.ones(6, 1), atol=1e-5)  # scaled by the noisy std
+    assert clean.shape == (6, 1, 512) and noisy.shape == (6, 1 + eeg.context_channels, 512)
+    assert torch.allclose(noisy.std(dim=-1, unbiased=False), torch.ones(6, 1 + eeg.context_channels), atol=1e-5)  # scaled by the noisy std
     assert not torch.allclose(clean, noisy)
     again = batch(torch.Generator().manual_seed(1), 6)
     assert torch.equal(again[0], clean) and torch.equal(again[1], noisy)
@@ -292,3 +315,94 @@ def test_training_windows_carry_evoked_transients_when_asked(eeg):
     plain, _ = draw[0.0](torch.Generator().manual_seed(1), 8)
     evoked, _ = draw[1.0](torch.Generator().manual_seed(1), 8)
     assert not torch.allclose(plain, evoked)
+
+
+# ---------------------------------------------------------------------------- spatial context (ART-style)
+def test_spatial_context_averages_frontal_electrodes_and_nearest_neighbours():
+    from wavediff.modalities.eeg.adapter import spatial_context
+    from wavediff.modalities.eeg.artifacts import electrode_positions
+
+    names = ["Fp1", "Fp2", "F3", "F4", "C3", "Cz", "C4", "P3", "Pz", "O1"]
+    pos = electrode_positions(names)
+    data = np.eye(len(names))  # channel i is an impulse at time i: a context row shows its weights
+    ctx = spatial_context(data, pos)
+    assert ctx.shape == (10, 2, 10)
+    frontal = np.zeros(10)
+    frontal[[0, 1]] = 0.5  # Fp1 and Fp2 are the most anterior; F3/F4 lie > 2 cm behind them
+    np.testing.assert_allclose(ctx[:, 0], np.broadcast_to(frontal, (10, 10)), atol=1e-15)
+    for i in range(10):
+        dist = np.sqrt(((pos - pos[i]) ** 2).sum(axis=1))
+        dist[i] = np.inf
+        expected = np.zeros(10)
+        expected[np.argsort(dist, kind="stable")[:4]] = 0.25
+        np.testing.assert_allclose(ctx[i, 1], expected, atol=1e-15)
+    assert ctx[names.index("Cz"), 1, names.index("O1")] == 0  # far electrodes are not neighbours
+    np.testing.assert_array_equal(data, np.eye(10))  # input untouched
+
+
+def test_spatial_context_without_montage_or_with_one_channel():
+    from wavediff.modalities.eeg.adapter import spatial_context
+
+    data = np.arange(12.0).reshape(3, 4)
+    ctx = spatial_context(data, np.full((3, 3), np.nan))
+    for i in range(3):
+        others = np.delete(data, i, axis=0).mean(axis=0)
+        np.testing.assert_array_equal(ctx[i, 0], others)
+        np.testing.assert_array_equal(ctx[i, 1], others)
+    np.testing.assert_array_equal(spatial_context(data[:1], np.zeros((1, 3)))[0], np.stack([data[0], data[0]]))
+
+
+def test_context_windows_show_a_frontal_blink_to_an_occipital_channel(eeg):
+    """A blink on Fp1/Fp2 only: the O1 rows carry it in their frontal context, not in their own channel."""
+    from wavediff.modalities.eeg.adapter import EEG
+
+    room = EEG(context_channels=2)
+    names = ["Fp1", "Fp2", "Cz", "O1"]
+    t = np.arange(1024) / 256.0
+    data = np.random.default_rng(0).normal(0, 1e-6, (4, 1024))
+    blink = 1e-4 * np.exp(-0.5 * ((t - 1.0) / 0.1) ** 2)
+    data[:2] += blink
+    raw = mne.io.RawArray(data, mne.create_info(names, 256.0, "eeg"), verbose=False)
+    tensor, ctx = room.to_tensor(raw)
+    first_o1 = names.index("O1") * ctx["n_windows"]  # rows are channel-major: O1's first window
+    window = tensor[first_o1].numpy()
+    assert np.corrcoef(window[1], blink[:512])[0, 1] > 0.99  # frontal context: the blink
+    assert abs(np.corrcoef(window[0], blink[:512])[0, 1]) < 0.2  # O1 itself: background only
+    assert np.array_equal(room.from_tensor(tensor, ctx).get_data(), data)
+
+
+def test_epochs_take_their_context_from_their_own_epoch():
+    from wavediff.modalities.eeg.adapter import EEG
+
+    room = EEG(context_channels=2)
+    names = ["Fp1", "Fp2", "Cz", "O1"]
+    rng = np.random.default_rng(1)
+    data = rng.normal(0, 1e-6, (2, 4, 512))
+    data[0, :2] += 1e-4 * np.sin(2 * np.pi * 3 * np.arange(512) / 256.0)  # a frontal wave in epoch 0 only
+    epochs = mne.EpochsArray(data, mne.create_info(names, 256.0, "eeg"), verbose=False)
+    tensor, ctx = room.to_tensor(epochs)
+    assert tensor.shape == (8, 3, 512)  # 2 epochs x 4 channels x 1 window, channel + 2 context
+    wave = np.sin(2 * np.pi * 3 * np.arange(512) / 256.0)
+    assert np.corrcoef(tensor[3, 1].numpy(), wave)[0, 1] > 0.99  # O1 of epoch 0 sees the wave
+    assert abs(np.corrcoef(tensor[7, 1].numpy(), wave)[0, 1]) < 0.3  # O1 of epoch 1 does not
+    np.testing.assert_array_equal(room.from_tensor(tensor, ctx).get_data(), data)
+
+
+def test_single_channel_room_and_mismatched_weights(eeg, tmp_path):
+    from wavediff.modalities.eeg.adapter import EEG
+
+    from wavediff.errors import ConfigError
+    from wavediff.pipeline import Restorer, model_from_recipe
+
+    single = EEG(context_channels=0)
+    raw = _raw(sfreq=256.0, n_times=1024)
+    tensor, _ = single.to_tensor(raw)
+    assert tensor.shape[1] == 1
+    recipe = type(eeg).default_recipe()
+    recipe = {**recipe, "net": {"preset": "tiny"}, "data": {**recipe["data"], "context_channels": 2}}
+    with_context = model_from_recipe(recipe, dims=1)
+    assert with_context.condition_channels == 3
+    with pytest.raises(ConfigError, match="context_channels"):
+        Restorer(single, with_context).restore(raw)
+    with pytest.raises(InvalidInputError, match="context_channels"):
+        EEG(context_channels=3)

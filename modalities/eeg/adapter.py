@@ -7,7 +7,9 @@
   each window divided by its standard deviation (EEGdenoiseNet's per-epoch scaling). The inverse blends
   the windows back (weighted overlap-add), undoes the scaling and returns to the recording's rate by
   adding the model's *change* resampled to that rate, so an unchanged tensor gives the recording back
-  exactly and content above the model's band is kept as recorded.
+  exactly and content above the model's band is kept as recorded. With ``context_channels = 2`` (the
+  recipe's default) each window also carries two context windows: the mean of the frontal electrodes and
+  the mean of the channel's nearest neighbours (:func:`spatial_context`), each scaled to unit std.
 """
 
 from __future__ import annotations
@@ -31,7 +33,9 @@ from wavediff.errors import (
 from wavediff.modality import Modality, atomic_output, register_modality
 from wavediff.tiling import extract_windows, overlap_add
 
-__all__ = ["EEG", "evoked_transient"]
+from .artifacts import electrode_positions
+
+__all__ = ["EEG", "evoked_transient", "spatial_context"]
 
 _READERS = {
     ".edf": mne.io.read_raw_edf,
@@ -68,6 +72,12 @@ class EEG(Modality):
         tapers of neighbouring windows cross-fade; without overlap the seams show (the error's
         slope there is 6x its mean on real EEG), and a half costs a third more network evaluations
         for no gain (``benchmarks/eeg.py``).
+    context_channels : int, optional
+        0: each channel is cleaned from itself alone. 2 (ART-style, channels as context): the model
+        also sees, window by window, the mean of the most frontal electrodes (where blinks are
+        largest) and the mean of the channel's four nearest neighbours (brain activity is spatially
+        smooth, muscle noise is not), from the 10-05 positions of the channel names (see
+        :func:`spatial_context`). Default: the recipe's ``[data] context_channels``.
 
     Examples
     --------
@@ -77,8 +87,8 @@ class EEG(Modality):
     >>> info = mne.create_info(["Fp1", "Cz", "O1"], 160.0, "eeg")
     >>> raw = mne.io.RawArray(np.random.default_rng(0).normal(0, 2e-5, (3, 1600)), info, verbose=False)
     >>> tensor, ctx = eeg.to_tensor(raw)
-    >>> tuple(tensor.shape)  # 3 channels x 7 windows of 512 samples at 256 Hz
-    (21, 1, 512)
+    >>> tuple(tensor.shape)  # 3 channels x 7 windows of 512 samples at 256 Hz; each with 2 context windows
+    (21, 3, 512)
     >>> back = eeg.from_tensor(tensor, ctx)
     >>> bool(np.allclose(back.get_data(), raw.get_data(), rtol=0, atol=1e-12))
     True
@@ -89,7 +99,12 @@ class EEG(Modality):
     spatial_dims = 1
     extensions = (".fif", ".fif.gz", ".edf", ".bdf", ".vhdr", ".set", ".gdf")
 
-    def __init__(self, sfreq: float = 256.0, window: float = 2.0, overlap: float = 0.25):
+    def __init__(self, sfreq: float = 256.0, window: float = 2.0, overlap: float = 0.25, context_channels: int | None = None):
+        if context_channels is None:
+            context_channels = int(self.default_recipe().get("data", {}).get("context_channels", 0))
+        if context_channels not in (0, 2):
+            raise InvalidInputError(f"context_channels={context_channels!r}: use 0 (single channel) or 2 (frontal + neighbours)")
+        self.context_channels = context_channels
         if not np.isfinite(sfreq) or sfreq <= 0:
             raise SampleRateError(f"sfreq={sfreq!r} must be a positive number of Hz")
         if not 0 <= overlap < 1:
@@ -169,29 +184,35 @@ class EEG(Modality):
             if len(picks) == 0:
                 raise InvalidInputError("the recording has no good EEG channels; check the channel types and info['bads']")
             data = obj.get_data(picks)
-            return data, float(obj.info["sfreq"]), {"kind": "raw", "obj": obj, "picks": picks, "shape": data.shape}
+            return data, float(obj.info["sfreq"]), {"kind": "raw", "obj": obj, "picks": picks, "shape": data.shape, "names": [obj.ch_names[i] for i in picks]}
         if isinstance(obj, mne.BaseEpochs):
             picks = mne.pick_types(obj.info, eeg=True, exclude="bads")
             if len(picks) == 0:
                 raise InvalidInputError("the epochs have no good EEG channels; check the channel types and info['bads']")
             data = obj.get_data(picks)
-            return data.reshape(-1, data.shape[-1]), float(obj.info["sfreq"]), {"kind": "epochs", "obj": obj, "picks": picks, "shape": data.shape}
+            rebuild = {"kind": "epochs", "obj": obj, "picks": picks, "shape": data.shape, "names": [obj.ch_names[i] for i in picks]}
+            return data.reshape(-1, data.shape[-1]), float(obj.info["sfreq"]), rebuild
         if isinstance(obj, (np.ndarray, torch.Tensor)):
             arr = obj.detach().cpu().numpy() if isinstance(obj, torch.Tensor) else np.asarray(obj)
-            if arr.ndim not in (1, 2):
-                raise ShapeError(f"EEG arrays must be (n_channels, n_times) or (n_times,); got shape {arr.shape}")
+            if arr.ndim not in (1, 2, 3):
+                raise ShapeError(
+                    f"EEG arrays must be (n_times,), (n_channels, n_times) or (n_epochs, n_channels, n_times); got shape {arr.shape}"
+                )
             if sfreq is None:
                 raise SampleRateError("a numpy EEG array needs its sampling rate: pass sfreq=... (Hz)")
             if not np.isfinite(sfreq) or sfreq <= 0:
                 raise SampleRateError(f"sfreq={sfreq!r} must be a positive number of Hz")
-            data = np.atleast_2d(arr).astype(np.float64)
-            return data, float(sfreq), {"kind": "array", "dtype": arr.dtype, "shape": arr.shape, "torch": isinstance(obj, torch.Tensor)}
+            data = np.atleast_2d(arr).reshape(-1, arr.shape[-1]).astype(np.float64)  # epochs: rows epoch by epoch
+            return data, float(sfreq), {"kind": "array", "dtype": arr.dtype, "shape": arr.shape, "torch": isinstance(obj, torch.Tensor), "names": None}
         raise UnsupportedFormatError(
             f"cannot use a {type(obj).__name__} as EEG; pass mne Raw/Epochs or a (n_channels, n_times) array with sfreq"
         )
 
     def to_tensor(self, obj: Any, sfreq: float | None = None) -> tuple[torch.Tensor, dict[str, Any]]:
-        """EEG -> windows ``(n_rows * n_windows, 1, window)`` at the model rate, each scaled to unit std."""
+        """EEG -> windows ``(n_rows * n_windows, 1 + context_channels, window)`` at the model rate, each scaled to unit std.
+
+        Channel 0 of each row is the EEG channel's window; the others are its context windows.
+        """
         data, rate, rebuild = self._unpack(obj, sfreq)
         if data.size == 0 or data.shape[-1] == 0:
             raise InvalidInputError("the EEG recording is empty")
@@ -208,6 +229,14 @@ class EEG(Modality):
         tensor = torch.from_numpy((windows / scale).reshape(-1, 1, self.window).astype(np.float32))
         # keep the float32 input so the inverse can add only what the model changed (exact round trip)
         reference = tensor.numpy().copy()
+        if self.context_channels:
+            n_ch = rebuild["shape"][-2] if len(rebuild["shape"]) > 1 else 1  # epochs: channels within each epoch
+            names = rebuild.get("names")
+            positions = electrode_positions(names) if names else np.full((n_ch, 3), np.nan)
+            ctx = np.concatenate([spatial_context(group, positions) for group in padded.reshape(-1, n_ch, padded.shape[-1])])
+            ctx_windows = _unit_std(extract_windows(ctx, self.window, self.hop)[0])  # (rows, 2, n_win, window)
+            ctx_tensor = torch.from_numpy(ctx_windows.transpose(0, 2, 1, 3).reshape(-1, 2, self.window).astype(np.float32))
+            tensor = torch.cat([tensor, ctx_tensor], dim=1)
         context = {
             **rebuild,
             "sfreq": rate,
@@ -225,6 +254,8 @@ class EEG(Modality):
         """Inverse of :meth:`to_tensor`: windows -> the same kind of object as the input, a new copy."""
         n_rows = context["data"].shape[0]
         expected = (n_rows * context["n_windows"], 1, self.window)
+        if tensor.ndim == 3 and tensor.shape[1] == 1 + self.context_channels:
+            tensor = tensor[:, :1]  # the context channels are the model's input only
         if tuple(tensor.shape) != expected:
             raise ShapeError(f"tensor has shape {tuple(tensor.shape)}; this context expects {expected}")
         delta = tensor.detach().cpu().double().numpy() - context["tensor_input"].astype(np.float64)
@@ -259,6 +290,8 @@ class EEG(Modality):
         when the draws of overlapping windows agree, an upper bound otherwise), then brought to the
         recording's rate.
         """
+        if std.ndim == 3 and std.shape[1] == 1 + self.context_channels:
+            std = std[:, :1]
         spread = np.clip(self._to_recording(std.detach().cpu().double().numpy(), context), 0.0, None)
         out = self._rebuild(spread, context)
         if context["kind"] != "array":  # channels the model does not touch have no uncertainty
@@ -272,18 +305,20 @@ class EEG(Modality):
 
     # ------------------------------------------------------------------ learning
     def training_data(self, recipe: dict[str, Any], seed: int = 0) -> Any:
-        """Pairs (clean, contaminated) of single-channel windows, scaled by the contaminated window's std.
+        """Pairs (clean ``(B, 1, W)``, contaminated ``(B, 1 + context_channels, W)``) of windows, scaled by the contaminated window's std.
 
         Clean windows are simulated multichannel EEG (``wavediff.datasets.eeg``), to which a fraction
         ``erp_fraction`` of the draws adds an evoked transient (:func:`evoked_transient`) so that the
-        prior knows event-related potentials are brain activity; each draw contaminates
+        prior knows event-related potentials are brain activity. A fraction ``clean_fraction`` of the
+        draws is left without artifact, so that clean EEG is known to need no change; the others contaminate
         a whole epoch with one artifact type at an SNR uniform in the recipe's range (EEGdenoiseNet
         protocol, realistic topographies), then keeps one channel: the per-channel SNR therefore
-        varies as it does across a real montage.
+        varies as it does across a real montage. Its context windows come from the contaminated
+        epoch (:meth:`_training_context`).
         """
         from wavediff.datasets.eeg import simulate_epochs
 
-        from .artifacts import contaminate, electrode_positions
+        from .artifacts import contaminate
 
         cfg = recipe.get("train", {})
         rng = np.random.default_rng(seed)
@@ -293,23 +328,48 @@ class EEG(Modality):
         artifacts = list(cfg.get("artifacts", ["eog", "emg", "mix", "line", "pop", "drift"]))
         lo, hi = (float(v) for v in cfg.get("snr_db", [-7.0, 2.0]))
         erp_fraction = float(cfg.get("erp_fraction", 0.0))
+        clean_fraction = float(cfg.get("clean_fraction", 0.0))
         positions = electrode_positions(names)
 
         def batch(generator: torch.Generator, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
             r = np.random.default_rng(int(torch.randint(0, 2**62, (1,), generator=generator)))
             clean = np.empty((batch_size, self.window))
-            noisy = np.empty((batch_size, self.window))
+            noisy = np.empty((batch_size, 1 + self.context_channels, self.window))
             for i in range(batch_size):
                 epoch = pool[r.integers(len(pool))]
                 if r.random() < erp_fraction:  # brain transients the model must keep, not only rhythms
                     epoch = epoch + evoked_transient(positions, self.window, self.sfreq, r)
-                y, _ = contaminate(epoch, self.sfreq, r, artifacts[r.integers(len(artifacts))], r.uniform(lo, hi), ch_names=names)
+                if r.random() < clean_fraction:  # artifact-free EEG must come out as it went in
+                    y = epoch
+                else:
+                    y, _ = contaminate(epoch, self.sfreq, r, artifacts[r.integers(len(artifacts))], r.uniform(lo, hi), ch_names=names)
                 ch = r.integers(epoch.shape[0])
                 scale = y[ch].std() or 1.0
-                clean[i], noisy[i] = epoch[ch] / scale, y[ch] / scale
-            return torch.from_numpy(clean[:, None]).float(), torch.from_numpy(noisy[:, None]).float()
+                clean[i], noisy[i, 0] = epoch[ch] / scale, y[ch] / scale
+                if self.context_channels:
+                    noisy[i, 1:] = _unit_std(self._training_context(y, ch, positions, r))
+            return torch.from_numpy(clean[:, None]).float(), torch.from_numpy(noisy).float()
 
         return batch
+
+    @staticmethod
+    def _training_context(y: np.ndarray, ch: int, positions: np.ndarray, r: np.random.Generator) -> np.ndarray:
+        """Context of channel ``ch`` of a contaminated epoch, as a recording of it would give it.
+
+        Most draws use the whole montage; some drop the positions (files with unknown channel names)
+        and some keep only a few channels, down to the channel alone, so that the model also knows
+        what context from a sparse or anonymous montage is worth.
+        """
+        u = r.random()
+        if u < 0.1:  # the channel alone
+            return spatial_context(y[ch : ch + 1], positions[ch : ch + 1])[0]
+        if u < 0.25:  # a sparse montage of 2-8 channels, the cleaned one among them
+            others = r.permutation(np.setdiff1d(np.arange(len(y)), [ch]))[: r.integers(1, 8)]
+            keep = np.concatenate([[ch], others])
+            return spatial_context(y[keep], positions[keep])[0]
+        if u < 0.4:  # no positions known
+            return spatial_context(y, np.full_like(positions, np.nan))[ch]
+        return spatial_context(y, positions)[ch]
 
     # ------------------------------------------------------------------ evaluation
     def degrade(self, clean: Any, rng: np.random.Generator, artifact: str = "eog", snr_db: float = 0.0, sfreq: float | None = None) -> Any:
@@ -318,7 +378,7 @@ class EEG(Modality):
 
         data, rate, rebuild = self._unpack(clean, sfreq)
         ch_names = None if rebuild["kind"] == "array" else [rebuild["obj"].ch_names[i] for i in rebuild["picks"]]
-        if rebuild["kind"] == "epochs":  # each epoch contaminated at the requested SNR, as EEGdenoiseNet does
+        if len(rebuild["shape"]) == 3:  # each epoch contaminated at the requested SNR, as EEGdenoiseNet does
             n_ep, n_ch, n_t = rebuild["shape"]
             epochs = data.reshape(n_ep, n_ch, n_t)
             noisy = np.stack([contaminate(ep, rate, rng, artifact, snr_db, ch_names=ch_names)[0] for ep in epochs])
@@ -365,6 +425,45 @@ def evoked_transient(positions: np.ndarray, n_times: int, sfreq: float, rng: np.
         out += np.outer(topo, amplitude * np.exp(-0.5 * ((t - latency) / width) ** 2))
     out[known] -= out[known].mean(axis=0)
     return out
+
+
+def spatial_context(data: np.ndarray, positions: np.ndarray, neighbours: int = 4) -> np.ndarray:
+    """Context signals ``(n_channels, 2, n_times)`` for each channel of one recording ``(n_channels, n_times)``.
+
+    Row 0 is the mean of the most frontal electrodes (within 2 cm of the most anterior one: Fp1, Fpz,
+    Fp2 on a 10-20 montage), where ocular artifacts are largest; row 1 is the mean of the channel's
+    ``neighbours`` nearest electrodes. ``positions`` ``(n_channels, 3)`` (m, NaN where unknown) come
+    from :func:`~wavediff.modalities.eeg.artifacts.electrode_positions`. Without two known positions
+    both rows are the mean of the other channels; a single channel is its own context.
+
+    Examples
+    --------
+    >>> x = np.arange(12.0).reshape(3, 4)
+    >>> spatial_context(x, np.full((3, 3), np.nan))[0, 0]  # no montage: mean of the other two channels
+    array([6., 7., 8., 9.])
+    """
+    n = data.shape[0]
+    if n == 1:
+        return np.repeat(data[:, None], 2, axis=1)
+    others = (data.sum(axis=0, keepdims=True) - data) / (n - 1)
+    known = np.flatnonzero(np.isfinite(positions).all(axis=1))
+    if len(known) < 2:
+        return np.stack([others, others], axis=1)
+    anterior = positions[known, 1]
+    frontal = np.broadcast_to(data[known[anterior >= anterior.max() - 0.02]].mean(axis=0), data.shape)
+    near = others.copy()
+    k = min(neighbours, len(known) - 1)
+    for i in known:
+        dist = np.linalg.norm(positions[known] - positions[i], axis=1)
+        order = [j for j in known[np.argsort(dist)] if j != i][:k]
+        near[i] = data[order].mean(axis=0)
+    return np.stack([frontal, near], axis=1)
+
+
+def _unit_std(windows: np.ndarray) -> np.ndarray:
+    """Each window (last axis) divided by its standard deviation (windows that are constant stay as they are)."""
+    scale = windows.std(axis=-1, keepdims=True)
+    return windows / np.where(scale > 0, scale, 1.0)
 
 
 def _drop_export_padding(raw: mne.io.BaseRaw) -> mne.io.BaseRaw:
