@@ -744,6 +744,37 @@ def test_atomic_output_file_mode_follows_umask(tmp_path):
     assert oct(target.stat().st_mode & 0o777) == oct(expected)
 
 
+def test_atomic_output_mode_holds_when_the_writer_swaps_in_a_private_file(tmp_path):
+    """Some writers (safetensors) write their own temporary, private (0o600) file and rename it onto ours."""
+    plain = tmp_path / "plain.bin"
+    plain.write_bytes(b"x")
+    target = tmp_path / "weights.bin"
+    with atomic_output(target) as tmp:
+        private = tmp_path / "private.bin"
+        private.write_bytes(b"w")
+        os.chmod(private, 0o600)
+        os.replace(private, tmp)
+    assert oct(target.stat().st_mode & 0o777) == oct(plain.stat().st_mode & 0o777)
+
+
+def test_atomic_output_keeps_a_replaced_files_mode_and_leaves_the_umask_alone(tmp_path, monkeypatch):
+    """The process umask is shared by every thread: atomic_output must not even read it through os.umask."""
+    target = tmp_path / "shared.bin"
+    target.write_bytes(b"old")
+    os.chmod(target, 0o640)
+
+    def forbidden(*_):
+        raise AssertionError("atomic_output changed the process umask")
+
+    monkeypatch.setattr(os, "umask", forbidden)
+    with atomic_output(target) as tmp:
+        tmp.write_bytes(b"new")
+    with atomic_output(tmp_path / "fresh.bin") as tmp:
+        tmp.write_bytes(b"x")
+    assert target.read_bytes() == b"new" and oct(target.stat().st_mode & 0o777) == oct(0o640)
+    assert sorted(os.listdir(tmp_path)) == ["fresh.bin", "shared.bin"]
+
+
 # --------------------------------------------------------------------------- errors
 def _exception_classes() -> list[type]:
     return [getattr(errors, name) for name in errors.__all__]

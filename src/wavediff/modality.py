@@ -25,8 +25,8 @@ import inspect
 import os
 import pkgutil
 import re
+import secrets
 import sys
-import tempfile
 import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -288,17 +288,17 @@ def atomic_output(path: str | os.PathLike, suffix: str | None = None) -> Iterato
     if not target.parent.exists():
         raise FileNotFoundError(f"folder {target.parent} does not exist; create it before writing {target.name}")
     suffix = "".join(target.suffixes) if suffix is None else suffix
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".tmp{suffix}", dir=target.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    # mkstemp makes the file private (0o600); give the result the mode a plain open() would, or keep
-    # the mode of the file being replaced
-    if target.exists():
-        mode = target.stat().st_mode & 0o777
-    else:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask
+    # created as open() would create it (mode 0o666 less the umask, read back without touching the process
+    # umask, which other threads share); the result gets that mode, or the mode of the file it replaces,
+    # even when the writer swapped the temporary for a private file of its own
+    while True:
+        tmp = target.parent / f".{target.stem}.{secrets.token_hex(6)}.tmp{suffix}"
+        try:
+            os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+            break
+        except FileExistsError:
+            continue
+    mode = (target if target.exists() else tmp).stat().st_mode & 0o777
     try:
         yield tmp
         if tmp.exists():
