@@ -13,7 +13,8 @@ Clean EEG comes from (a) the simulator (a seed the model never saw) and (b) with
 recordings: every ``*.edf``/``*.fif`` in the folder, reduced to the 19 channels of the 10-20 system,
 from which the half of the 2 s epochs with the smallest frontal (Fp1/Fp2) peak-to-peak amplitude, i.e.
 without blinks, are kept and concatenated (0.5 Hz high-pass, 256 Hz).
-Methods: band-pass 1-40 Hz + notch, per-channel wavelet shrinkage, ICA with automatic EOG/EMG rejection,
+Methods: band-pass 1-40 Hz + notch, per-channel wavelet shrinkage, regression of frontal EOG proxies
+(Gratton; MNE's EOGRegression), ICA with automatic EOG/EMG rejection,
 and wavediff (shipped model, posterior mean). Wall time is reported as a real-time factor.
 
 Further sections: settings (window overlap, posterior mean vs draws), speed (64 channels, 10 min at
@@ -31,7 +32,7 @@ from pathlib import Path
 import mne
 import numpy as np
 from wavediff.datasets.eeg import DEFAULT_CH_NAMES, simulate_raw
-from wavediff.modalities.eeg.baselines import bandpass_notch, ica_clean, wavelet_denoise
+from wavediff.modalities.eeg.baselines import bandpass_notch, eog_regression, ica_clean, wavelet_denoise
 from wavediff.modalities.eeg.metrics import cc, rrmse_spectral, rrmse_temporal
 
 from wavediff import get_modality
@@ -101,6 +102,7 @@ def run(recordings: list[mne.io.BaseRaw], snrs: list[float], n_samples: int, see
                     "noisy input": lambda: y,
                     "band-pass + notch": lambda: bandpass_notch(y, sfreq),
                     "wavelet (SureShrink)": lambda: wavelet_denoise(y, sfreq),
+                    "EOG regression (Fp1/Fp2, F7-F8)": lambda: eog_regression(y, sfreq, names),
                     "ICA (auto EOG/EMG)": lambda: ica_clean(y, sfreq, names),
                 }
                 if restorer is not None:

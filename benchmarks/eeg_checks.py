@@ -6,8 +6,8 @@ Usage::
 
 Three checks, each a function that returns a list of dict rows and a ``*_table(rows)`` formatter
 (``benchmarks/eeg.py`` imports them as module ``eeg_checks`` with this folder on ``sys.path``). Every
-check reports the untouched input, the classical band-pass + notch, ICA with automatic EOG/EMG
-rejection and wavediff on the *same* data; wavediff is skipped, with a note, when the room has no
+check reports the untouched input, the classical band-pass + notch, regression of frontal EOG
+proxies, ICA with automatic EOG/EMG rejection and wavediff on the *same* data; wavediff is skipped, with a note, when the room has no
 shipped model and no restorer is passed.
 
 * :func:`alpha_check` - simulated resting EEG (alpha 8-12 Hz from parieto-occipital sources) is
@@ -46,7 +46,7 @@ import mne
 import numpy as np
 from scipy import signal, stats
 from wavediff.datasets.eeg import ERP, simulate_raw
-from wavediff.modalities.eeg.baselines import bandpass_notch, ica_clean
+from wavediff.modalities.eeg.baselines import bandpass_notch, eog_regression, ica_clean
 
 from wavediff import get_modality
 from wavediff.errors import InvalidInputError, UnsupportedFormatError
@@ -83,6 +83,7 @@ DEFAULT_EDF = Path(__file__).resolve().parents[2] / "shared" / "data" / "eeg" / 
 
 UNTOUCHED = "untouched input"
 BANDPASS = "band-pass 1-40 Hz + notch"
+REGRESSION = "EOG regression (Fp1/Fp2, F7-F8)"
 ICA = "ICA (auto EOG/EMG)"
 WAVEDIFF = "wavediff"
 
@@ -182,6 +183,7 @@ def _methods(
     return {
         UNTOUCHED: lambda: y,
         BANDPASS: lambda: bandpass_notch(y, sfreq, line_freq=line_freq),
+        REGRESSION: lambda: eog_regression(y, sfreq, names),
         ICA: lambda: ica_clean(y, sfreq, names),
         WAVEDIFF: None if restorer is None else (lambda: restorer.restore(raw).get_data(picks)),
     }

@@ -35,7 +35,7 @@ def _load_module():
 
 
 ec = _load_module()
-METHODS = [ec.UNTOUCHED, ec.BANDPASS, ec.ICA, ec.WAVEDIFF]
+METHODS = [ec.UNTOUCHED, ec.BANDPASS, ec.REGRESSION, ec.ICA, ec.WAVEDIFF]
 BLINK_TIMES = [2.0, 6.5, 10.2, 15.0, 19.4, 24.1, 28.8, 33.0]  # about 0.25 Hz, a resting rate
 
 

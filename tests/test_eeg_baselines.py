@@ -219,3 +219,48 @@ def test_ica_bad_input():
     bad[1, 1] = np.nan
     with pytest.raises(NonFiniteError):
         bl.ica_clean(bad, 128.0, ["Fp1", "Fp2", "Cz", "Oz"])
+
+
+# ----------------------------------------------------------------------------- EOG regression
+def test_eog_regression_equals_least_squares_on_the_frontal_proxies():
+    """Without the high-pass, the result is numpy's least-squares regression on (Fp1+Fp2)/2 and F7-F8."""
+    rng = np.random.default_rng(5)
+    x = rng.normal(0, 1e-5, (len(NAMES), 3000))
+    before = x.copy()
+    out = bl.eog_regression(x, 128.0, [n.upper() for n in NAMES], fit_l_freq=None)  # names match case-insensitively
+    np.testing.assert_array_equal(x, before)
+    proxies = np.stack([(x[0] + x[1]) / 2, x[NAMES.index("F7")] - x[NAMES.index("F8")]])
+    proxies -= proxies.mean(axis=1, keepdims=True)  # fitted and subtracted without their means (MNE's convention)
+    coef = np.linalg.lstsq(proxies.T, (x - x.mean(axis=1, keepdims=True)).T, rcond=None)[0]
+    np.testing.assert_allclose(out, x - coef.T @ proxies, rtol=0, atol=1e-12)
+    assert out.shape == x.shape and out.dtype == np.float64
+
+
+def test_eog_regression_removes_blinks_and_saccades_with_their_topography(blinky_recording):
+    sfreq, brain, noisy = blinky_recording
+    t = np.arange(brain.shape[1]) / sfreq
+    saccade = 40e-6 * np.sign(np.sin(2 * np.pi * 0.2 * t))
+    gain = np.zeros(len(NAMES))
+    gain[[NAMES.index("F7"), NAMES.index("F8"), NAMES.index("T7"), NAMES.index("T8")]] = [-1.0, 1.0, -0.5, 0.5]
+    contaminated = noisy + np.outer(gain, saccade)
+    cleaned = bl.eog_regression(contaminated, sfreq, NAMES)
+    artifact = contaminated - brain
+    left = cleaned - brain  # what is left besides the brain: the artifact's share of it must be gone
+    for ch in range(len(NAMES)):  # before cleaning: share 1, RMS ratio 1
+        share = np.dot(left[ch], artifact[ch]) / np.dot(artifact[ch], artifact[ch])
+        # the proxies carry brain activity (about a tenth of their variance), which shrinks the fitted
+        # coefficients by as much (errors-in-variables attenuation) and is itself subtracted
+        assert abs(share) < 0.2, NAMES[ch]
+        assert np.sqrt(np.mean(left[ch] ** 2) / np.mean(artifact[ch] ** 2)) < 0.45, NAMES[ch]
+
+
+def test_eog_regression_bad_input():
+    x = np.random.default_rng(0).normal(0, 1e-5, (3, 1000))
+    with pytest.raises(InvalidInputError, match="frontal"):
+        bl.eog_regression(x, 128.0, ["Cz", "Pz", "Oz"])
+    with pytest.raises(InvalidInputError, match="at least 2"):
+        bl.eog_regression(x[:1], 128.0, ["Fp1"])
+    with pytest.raises(ShapeError, match="one name per row"):
+        bl.eog_regression(x, 128.0, ["Fp1", "Cz"])
+    with pytest.raises(SampleRateError):
+        bl.eog_regression(x, 128.0, ["Fp1", "Cz", "Oz"], fit_l_freq=100.0)

@@ -7,6 +7,8 @@
 * :func:`ica_clean` - independent component analysis (FastICA, or extended Infomax as EEGLAB's ``runica``)
   with automatic rejection of ocular components (``ICA.find_bads_eog`` with frontal EEG channels standing
   in for EOG electrodes) and of muscle components (``ICA.find_bads_muscle``, Dharmaprani et al. 2016).
+* :func:`eog_regression` - Gratton et al. (1983) regression of ocular activity out of every channel
+  (``mne.preprocessing.EOGRegression``), with frontal channels standing in for vertical and horizontal EOG.
 
 Every function takes ``(n_channels, n_times)`` float arrays in volts (the filters also take a single
 channel ``(n_times,)``) and returns a new float64 array of the same shape; the input is never modified.
@@ -29,7 +31,7 @@ import numpy as np
 from wavediff.classical import denoise_wavelet
 from wavediff.errors import InvalidInputError, NonFiniteError, SampleRateError, ShapeError
 
-__all__ = ["bandpass_notch", "wavelet_denoise", "ica_clean", "ICAReport", "MIN_ICA_CHANNELS"]
+__all__ = ["bandpass_notch", "wavelet_denoise", "ica_clean", "eog_regression", "ICAReport", "MIN_ICA_CHANNELS"]
 
 MIN_ICA_CHANNELS = 3
 
@@ -455,3 +457,96 @@ def ica_clean(
         ica=ica,
     )
     return cleaned, report
+
+
+def eog_regression(
+    data: Any,
+    sfreq: float,
+    ch_names: Sequence[str],
+    veog: Sequence[str] = ("Fp1", "Fp2"),
+    heog: Sequence[str] = ("F7", "F8"),
+    fit_l_freq: float | None = 1.0,
+) -> np.ndarray:
+    """Regress ocular activity out of every channel (Gratton et al. 1983) through ``mne.preprocessing.EOGRegression``.
+
+    Without EOG electrodes, frontal channels stand in for them: a vertical EOG, the mean of the ``veog``
+    channels present, and a horizontal one, ``heog[0] - heog[1]`` when both are present. Each channel's
+    coefficients on them are fitted by least squares over the whole recording (on a copy high-passed at
+    ``fit_l_freq`` Hz, so that drifts do not bias them) and the fitted ocular part is subtracted from the
+    data as given. The proxies carry brain activity too, which the regression removes with the
+    artifact: the frontal channels themselves lose most of their content (the method's known weakness
+    without real EOG electrodes).
+
+    Parameters
+    ----------
+    data : array_like
+        ``(n_channels, n_times)`` in volts, at least 2 channels.
+    sfreq : float
+        Sampling rate in Hz.
+    ch_names : sequence of str
+        Channel names, one per row (matched case-insensitively).
+    veog, heog : sequence of str
+        Channels averaged into the vertical EOG proxy; the (left, right) pair whose difference is the
+        horizontal one.
+    fit_l_freq : float or None
+        High-pass of the copy the coefficients are fitted on; None fits on the data as given.
+
+    Returns
+    -------
+    numpy.ndarray
+        Cleaned float64 data of the input's shape.
+
+    Raises
+    ------
+    InvalidInputError
+        Fewer than 2 channels, or none of the ``veog`` / ``heog`` channels present.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> names = ["Fp1", "Fp2", "F7", "F8", "Cz", "O1"]
+    >>> brain = rng.normal(0, 5e-6, (6, 30 * 128))
+    >>> blink = np.zeros(30 * 128)
+    >>> blink[::300] = 1.0
+    >>> blink = np.convolve(blink, 150e-6 * np.hanning(40), mode="same")
+    >>> topo = np.array([1.0, 1.0, 0.6, 0.6, 0.2, 0.05])
+    >>> cleaned = eog_regression(brain + topo[:, None] * blink, 128.0, names)
+    >>> bool(np.abs(cleaned[4] - brain[4]).max() < 0.1 * 0.2 * 150e-6 + 4 * 5e-6)  # Cz: its share of the blinks removed
+    True
+    """
+    arr = _check_data(data, ndims=(2,))
+    sfreq = _check_sfreq(sfreq)
+    n_channels, n_times = arr.shape
+    if n_channels < 2:
+        raise InvalidInputError("EOG regression needs at least 2 channels (proxies and the channels to clean)")
+    if isinstance(ch_names, (str, bytes)) or not isinstance(ch_names, Iterable):
+        raise InvalidInputError("ch_names must be a list of channel names, one per row of data")
+    names = [str(c) for c in ch_names]
+    if len(names) != n_channels:
+        raise ShapeError(f"got {len(names)} channel names for {n_channels} channels; pass one name per row")
+    lower = {n.lower(): i for i, n in enumerate(names)}
+    vertical = [lower[c.lower()] for c in veog if c.lower() in lower]
+    pair = [lower[c.lower()] for c in heog if c.lower() in lower]
+    proxies = []
+    if vertical:
+        proxies.append(arr[vertical].mean(axis=0))
+    if len(pair) == 2:
+        proxies.append(arr[pair[0]] - arr[pair[1]])
+    if not proxies:
+        raise InvalidInputError(
+            f"none of veog={tuple(veog)} nor the pair heog={tuple(heog)} is in ch_names; pass the names of frontal channels"
+        )
+    fit_l_freq = _check_freq(fit_l_freq, "fit_l_freq")
+    if fit_l_freq is not None and fit_l_freq >= sfreq / 2:
+        raise SampleRateError(f"fit_l_freq={fit_l_freq} Hz is at or above Nyquist ({sfreq / 2} Hz)")
+    eog_names = [f"_veog_{i}" for i in range(len(proxies))]
+    info = mne.create_info(names + eog_names, sfreq, ["eeg"] * n_channels + ["eog"] * len(proxies))
+    raw = mne.io.RawArray(np.concatenate([arr, np.stack(proxies)]), info, verbose=False)
+    raw.set_eeg_reference([], verbose=False)  # the data keep the reference they were recorded with
+    fit_raw = raw.copy()
+    if fit_l_freq is not None:
+        method = "iir" if n_times < 3.3 / fit_l_freq * sfreq else "fir"
+        fit_raw.filter(fit_l_freq, None, picks="all", method=method, verbose=False)
+    model = mne.preprocessing.EOGRegression(picks="eeg", picks_artifact="eog", proj=False).fit(fit_raw)
+    cleaned = model.apply(raw, copy=True).get_data(picks="eeg")
+    return np.asarray(cleaned, dtype=np.float64)
