@@ -66,8 +66,9 @@ def test_unchanged_tensor_gives_the_recording_back_exactly(eeg, sfreq):
 def test_windows_are_scaled_per_window_like_eegdenoisenet(eeg):
     raw = _raw(sfreq=256.0, n_times=1024)
     tensor, _ = eeg.to_tensor(raw)
-    std = tensor.std(dim=-1, unbiased=False)  # the channel and its context windows alike
-    assert torch.allclose(std, torch.ones_like(std), atol=1e-5)
+    std = tensor.std(dim=-1, unbiased=False)  # the channel and its neighbours' window; the ocular fit is a projection of the channel
+    assert torch.allclose(std[:, [0, 2, 3]], torch.ones_like(std[:, [0, 2, 3]]), atol=1e-5)
+    assert bool((std[:, 1] <= 1.0 + 1e-5).all())
     n_good = len(EEG_NAMES) - 1
     assert tensor.shape[0] == n_good * 3  # 1024 samples: windows at 0, 256, 512
 
@@ -109,14 +110,15 @@ def test_epoch_arrays_keep_their_shape_context_and_per_epoch_snr():
     """(n_epochs, n_channels, n_times) arrays: MNE's epochs layout; every epoch is a recording of its own."""
     from wavediff.modalities.eeg.adapter import EEG
 
-    room = EEG(context_channels=2)
+    room = EEG(context_channels=3)
     rng = np.random.default_rng(4)
     x = rng.normal(0, 1e-5, (5, 1, 512))
     x[0, 0] += 1e-3 * np.sin(np.arange(512) / 10)  # a huge epoch must not leak into the others' context
     tensor, ctx = room.to_tensor(x, sfreq=256.0)
-    assert tensor.shape == (5, 3, 512)
-    for i in range(5):  # a lone channel is its own context
-        assert torch.allclose(tensor[i, 1], tensor[i, 0]) and torch.allclose(tensor[i, 2], tensor[i, 0])
+    assert tensor.shape == (5, 4, 512)
+    for i in range(5):  # a lone channel is its own reference: its whole (demeaned) window, and its own neighbour
+        assert torch.allclose(tensor[i, 1], tensor[i, 0] - tensor[i, 0].mean(), atol=1e-5)
+        assert torch.allclose(tensor[i, 2], tensor[i, 0], atol=1e-6) and torch.allclose(tensor[i, 3], tensor[i, 0], atol=1e-6)
     out = room.from_tensor(tensor, ctx)
     assert out.shape == x.shape and np.array_equal(out, x)
     noisy = room.degrade(x, np.random.default_rng(0), artifact="emg", snr_db=-3.0, sfreq=256.0)
@@ -270,7 +272,8 @@ def test_training_batches_follow_the_protocol(eeg):
     batch = eeg.training_data(recipe, seed=0)
     clean, noisy = batch(torch.Generator().manual_seed(1), 6)
     assert clean.shape == (6, 1, 512) and noisy.shape == (6, 1 + eeg.context_channels, 512)
-    assert torch.allclose(noisy.std(dim=-1, unbiased=False), torch.ones(6, 1 + eeg.context_channels), atol=1e-5)  # scaled by the noisy std
+    std = noisy.std(dim=-1, unbiased=False)  # scaled by the noisy std; the ocular fit, a projection of the channel, in its units
+    assert torch.allclose(std[:, [0, 2, 3]], torch.ones(6, 3), atol=1e-5) and bool((std[:, 1] <= 1.0 + 1e-5).all())
     assert not torch.allclose(clean, noisy)
     again = batch(torch.Generator().manual_seed(1), 6)
     assert torch.equal(again[0], clean) and torch.equal(again[1], noisy)
@@ -326,18 +329,32 @@ def test_spatial_context_averages_frontal_electrodes_and_nearest_neighbours():
     pos = electrode_positions(names)
     data = np.eye(len(names))  # channel i is an impulse at time i: a context row shows its weights
     ctx = spatial_context(data, pos)
-    assert ctx.shape == (10, 2, 10)
-    frontal = np.zeros(10)
-    frontal[[0, 1]] = 0.5  # Fp1 and Fp2 are the most anterior; F3/F4 lie > 2 cm behind them
-    np.testing.assert_allclose(ctx[:, 0], np.broadcast_to(frontal, (10, 10)), atol=1e-15)
+    assert ctx.shape == (10, 3, 10)
+    vertical = np.zeros(10)
+    vertical[[0, 1]] = 0.5  # Fp1 and Fp2 are the most anterior; F3/F4 lie > 2 cm behind them
+    np.testing.assert_allclose(ctx[:, 0], np.broadcast_to(vertical, (10, 10)), atol=1e-15)
+    horizontal = np.zeros(10)
+    horizontal[[2, 3]] = [1.0, -1.0]  # the front of the head (5 cm): F3 is its leftmost electrode, F4 its rightmost
+    np.testing.assert_allclose(ctx[:, 1], np.broadcast_to(horizontal, (10, 10)), atol=1e-15)
     for i in range(10):
         dist = np.sqrt(((pos - pos[i]) ** 2).sum(axis=1))
         dist[i] = np.inf
         expected = np.zeros(10)
         expected[np.argsort(dist, kind="stable")[:4]] = 0.25
-        np.testing.assert_allclose(ctx[i, 1], expected, atol=1e-15)
-    assert ctx[names.index("Cz"), 1, names.index("O1")] == 0  # far electrodes are not neighbours
+        np.testing.assert_allclose(ctx[i, 2], expected, atol=1e-15)
+    assert ctx[names.index("Cz"), 2, names.index("O1")] == 0  # far electrodes are not neighbours
     np.testing.assert_array_equal(data, np.eye(10))  # input untouched
+
+
+def test_spatial_context_horizontal_reference_is_f7_minus_f8_on_the_10_20_montage():
+    from wavediff.modalities.eeg.adapter import spatial_context
+    from wavediff.modalities.eeg.artifacts import electrode_positions
+
+    names = ["Fp1", "Fp2", "F7", "F3", "Fz", "F4", "F8", "T7", "C3", "Cz", "C4", "T8", "P7", "P3", "Pz", "P4", "P8", "O1", "O2"]
+    ctx = spatial_context(np.eye(19), electrode_positions(names))
+    expected = np.zeros(19)
+    expected[[names.index("F7"), names.index("F8")]] = [1.0, -1.0]
+    np.testing.assert_array_equal(ctx[names.index("O2"), 1], expected)
 
 
 def test_spatial_context_without_montage_or_with_one_channel():
@@ -347,43 +364,69 @@ def test_spatial_context_without_montage_or_with_one_channel():
     ctx = spatial_context(data, np.full((3, 3), np.nan))
     for i in range(3):
         others = np.delete(data, i, axis=0).mean(axis=0)
-        np.testing.assert_array_equal(ctx[i, 0], others)
-        np.testing.assert_array_equal(ctx[i, 1], others)
-    np.testing.assert_array_equal(spatial_context(data[:1], np.zeros((1, 3)))[0], np.stack([data[0], data[0]]))
+        np.testing.assert_array_equal(ctx[i], np.stack([others, np.zeros(4), others]))
+    np.testing.assert_array_equal(spatial_context(data[:1], np.zeros((1, 3)))[0], np.stack([data[0], np.zeros(4), data[0]]))
 
 
-def test_context_windows_show_a_frontal_blink_to_an_occipital_channel(eeg):
-    """A blink on Fp1/Fp2 only: the O1 rows carry it in their frontal context, not in their own channel."""
+def test_context_windows_fit_equals_least_squares_on_the_eog_references():
+    """Row 0 is numpy's least-squares fit on the demeaned references, in units of the window's std."""
+    from wavediff.modalities.eeg.adapter import context_windows
+
+    rng = np.random.default_rng(3)
+    windows, refs = rng.normal(size=(5, 64)), rng.normal(size=(5, 3, 64))
+    refs_in, windows_in = refs.copy(), windows.copy()
+    ctx = context_windows(windows, refs)
+    assert ctx.shape == (5, 3, 64)
+    for i in range(5):
+        a = (refs[i, :2] - refs[i, :2].mean(axis=1, keepdims=True)).T
+        b = windows[i] - windows[i].mean()
+        fit = a @ np.linalg.lstsq(a, b, rcond=None)[0]
+        np.testing.assert_allclose(ctx[i, 0] * windows[i].std(), fit, atol=1e-6)  # the ridge is 1e-6 of the trace
+        np.testing.assert_allclose(ctx[i, 1], refs[i, 0] / refs[i, 0].std(), rtol=1e-12)
+        np.testing.assert_allclose(ctx[i, 2], refs[i, 2] / refs[i, 2].std(), rtol=1e-12)
+    np.testing.assert_array_equal(refs, refs_in)
+    np.testing.assert_array_equal(windows, windows_in)
+    lone = context_windows(windows[:1], np.stack([windows[0], np.zeros(64), windows[0]])[None])  # a channel alone
+    np.testing.assert_allclose(lone[0, 0] * windows[0].std(), windows[0] - windows[0].mean(), atol=1e-9)
+
+
+def test_context_windows_give_each_channel_its_share_of_a_blink_and_a_saccade(eeg):
+    """Blink and saccade with known gains: each channel's context row 0 is its own ocular component."""
     from wavediff.modalities.eeg.adapter import EEG
 
-    room = EEG(context_channels=2)
-    names = ["Fp1", "Fp2", "Cz", "O1"]
+    room = EEG(context_channels=3)
+    names = ["Fp1", "Fp2", "F7", "F8", "Cz", "O1"]
     t = np.arange(1024) / 256.0
-    data = np.random.default_rng(0).normal(0, 1e-6, (4, 1024))
+    data = np.random.default_rng(0).normal(0, 1e-6, (6, 1024))
     blink = 1e-4 * np.exp(-0.5 * ((t - 1.0) / 0.1) ** 2)
-    data[:2] += blink
-    raw = mne.io.RawArray(data, mne.create_info(names, 256.0, "eeg"), verbose=False)
+    saccade = 5e-5 * ((t > 0.5) & (t < 1.4))
+    blink_gain = np.array([1.0, 1.0, 0.4, 0.4, 0.2, 0.0])
+    saccade_gain = np.array([-0.3, 0.3, -1.0, 1.0, 0.0, 0.0])
+    noisy = data + np.outer(blink_gain, blink) + np.outer(saccade_gain, saccade)
+    raw = mne.io.RawArray(noisy, mne.create_info(names, 256.0, "eeg"), verbose=False)
     tensor, ctx = room.to_tensor(raw)
-    first_o1 = names.index("O1") * ctx["n_windows"]  # rows are channel-major: O1's first window
-    window = tensor[first_o1].numpy()
-    assert np.corrcoef(window[1], blink[:512])[0, 1] > 0.99  # frontal context: the blink
-    assert abs(np.corrcoef(window[0], blink[:512])[0, 1]) < 0.2  # O1 itself: background only
-    assert np.array_equal(room.from_tensor(tensor, ctx).get_data(), data)
+    for ch in ("F7", "Cz", "O1"):
+        row = names.index(ch) * ctx["n_windows"]  # rows are channel-major: the channel's first window
+        ocular = blink_gain[names.index(ch)] * blink[:512] + saccade_gain[names.index(ch)] * saccade[:512]
+        estimate = tensor[row, 1].numpy() * ctx["scale"][names.index(ch), 0, 0]
+        error = np.sqrt(np.mean((estimate - (ocular - ocular.mean())) ** 2))
+        assert error < 0.05 * max(ocular.std(), 1e-5), ch  # the artifact's share, within the background's 1 uV
+    assert np.array_equal(room.from_tensor(tensor, ctx).get_data(), noisy)
 
 
 def test_epochs_take_their_context_from_their_own_epoch():
     from wavediff.modalities.eeg.adapter import EEG
 
-    room = EEG(context_channels=2)
+    room = EEG(context_channels=3)
     names = ["Fp1", "Fp2", "Cz", "O1"]
     rng = np.random.default_rng(1)
     data = rng.normal(0, 1e-6, (2, 4, 512))
-    data[0, :2] += 1e-4 * np.sin(2 * np.pi * 3 * np.arange(512) / 256.0)  # a frontal wave in epoch 0 only
+    wave = np.sin(2 * np.pi * 3 * np.arange(512) / 256.0)
+    data[0] += np.outer([1.0, 1.0, 0.5, 0.2], 1e-4 * wave)  # a frontal wave in epoch 0 only
     epochs = mne.EpochsArray(data, mne.create_info(names, 256.0, "eeg"), verbose=False)
     tensor, ctx = room.to_tensor(epochs)
-    assert tensor.shape == (8, 3, 512)  # 2 epochs x 4 channels x 1 window, channel + 2 context
-    wave = np.sin(2 * np.pi * 3 * np.arange(512) / 256.0)
-    assert np.corrcoef(tensor[3, 1].numpy(), wave)[0, 1] > 0.99  # O1 of epoch 0 sees the wave
+    assert tensor.shape == (8, 4, 512)  # 2 epochs x 4 channels x 1 window, channel + 3 context
+    assert np.corrcoef(tensor[3, 1].numpy(), wave)[0, 1] > 0.99  # O1 of epoch 0 sees its share of the wave
     assert abs(np.corrcoef(tensor[7, 1].numpy(), wave)[0, 1]) < 0.3  # O1 of epoch 1 does not
     np.testing.assert_array_equal(room.from_tensor(tensor, ctx).get_data(), data)
 
@@ -399,10 +442,10 @@ def test_single_channel_room_and_mismatched_weights(eeg, tmp_path):
     tensor, _ = single.to_tensor(raw)
     assert tensor.shape[1] == 1
     recipe = type(eeg).default_recipe()
-    recipe = {**recipe, "net": {"preset": "tiny"}, "data": {**recipe["data"], "context_channels": 2}}
+    recipe = {**recipe, "net": {"preset": "tiny"}, "data": {**recipe["data"], "context_channels": 3}}
     with_context = model_from_recipe(recipe, dims=1)
-    assert with_context.condition_channels == 3
+    assert with_context.condition_channels == 4
     with pytest.raises(ConfigError, match="context_channels"):
         Restorer(single, with_context).restore(raw)
     with pytest.raises(InvalidInputError, match="context_channels"):
-        EEG(context_channels=3)
+        EEG(context_channels=2)

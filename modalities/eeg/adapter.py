@@ -7,9 +7,10 @@
   each window divided by its standard deviation (EEGdenoiseNet's per-epoch scaling). The inverse blends
   the windows back (weighted overlap-add), undoes the scaling and returns to the recording's rate by
   adding the model's *change* resampled to that rate, so an unchanged tensor gives the recording back
-  exactly and content above the model's band is kept as recorded. With ``context_channels = 2`` (the
-  recipe's default) each window also carries two context windows: the mean of the frontal electrodes and
-  the mean of the channel's nearest neighbours (:func:`spatial_context`), each scaled to unit std.
+  exactly and content above the model's band is kept as recorded. With ``context_channels = 3`` (the
+  recipe's default) each window also carries three context windows (:func:`context_windows`): the
+  channel's ocular component as EOG regression on frontal references estimates it, the mean of the
+  frontal electrodes and the mean of the channel's nearest neighbours (:func:`spatial_context`).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from wavediff.tiling import extract_windows, overlap_add
 
 from .artifacts import electrode_positions
 
-__all__ = ["EEG", "evoked_transient", "spatial_context"]
+__all__ = ["EEG", "context_windows", "evoked_transient", "spatial_context"]
 
 _READERS = {
     ".edf": mne.io.read_raw_edf,
@@ -73,11 +74,13 @@ class EEG(Modality):
         slope there is 6x its mean on real EEG), and a half costs a third more network evaluations
         for no gain (``benchmarks/eeg.py``).
     context_channels : int, optional
-        0: each channel is cleaned from itself alone. 2 (ART-style, channels as context): the model
-        also sees, window by window, the mean of the most frontal electrodes (where blinks are
-        largest) and the mean of the channel's four nearest neighbours (brain activity is spatially
-        smooth, muscle noise is not), from the 10-05 positions of the channel names (see
-        :func:`spatial_context`). Default: the recipe's ``[data] context_channels``.
+        0: each channel is cleaned from itself alone. 3 (ART-style, channels as context): the model
+        also sees, window by window, the channel's ocular component as EOG regression estimates it
+        (its least-squares fit on the frontal mean and on F7 - F8, in the channel's units), the mean
+        of the most frontal electrodes (where blinks are largest) and the mean of the channel's four
+        nearest neighbours (brain activity is spatially smooth, muscle noise is not), from the 10-05
+        positions of the channel names (see :func:`spatial_context` and :func:`context_windows`).
+        Default: the recipe's ``[data] context_channels``.
 
     Examples
     --------
@@ -87,8 +90,8 @@ class EEG(Modality):
     >>> info = mne.create_info(["Fp1", "Cz", "O1"], 160.0, "eeg")
     >>> raw = mne.io.RawArray(np.random.default_rng(0).normal(0, 2e-5, (3, 1600)), info, verbose=False)
     >>> tensor, ctx = eeg.to_tensor(raw)
-    >>> tuple(tensor.shape)  # 3 channels x 7 windows of 512 samples at 256 Hz; each with 2 context windows
-    (21, 3, 512)
+    >>> tuple(tensor.shape)  # 3 channels x 7 windows of 512 samples at 256 Hz; each with 3 context windows
+    (21, 4, 512)
     >>> back = eeg.from_tensor(tensor, ctx)
     >>> bool(np.allclose(back.get_data(), raw.get_data(), rtol=0, atol=1e-12))
     True
@@ -102,8 +105,10 @@ class EEG(Modality):
     def __init__(self, sfreq: float = 256.0, window: float = 2.0, overlap: float = 0.25, context_channels: int | None = None):
         if context_channels is None:
             context_channels = int(self.default_recipe().get("data", {}).get("context_channels", 0))
-        if context_channels not in (0, 2):
-            raise InvalidInputError(f"context_channels={context_channels!r}: use 0 (single channel) or 2 (frontal + neighbours)")
+        if context_channels not in (0, 3):
+            raise InvalidInputError(
+                f"context_channels={context_channels!r}: use 0 (single channel) or 3 (ocular fit, frontal mean, neighbours)"
+            )
         self.context_channels = context_channels
         if not np.isfinite(sfreq) or sfreq <= 0:
             raise SampleRateError(f"sfreq={sfreq!r} must be a positive number of Hz")
@@ -233,9 +238,10 @@ class EEG(Modality):
             n_ch = rebuild["shape"][-2] if len(rebuild["shape"]) > 1 else 1  # epochs: channels within each epoch
             names = rebuild.get("names")
             positions = electrode_positions(names) if names else np.full((n_ch, 3), np.nan)
-            ctx = np.concatenate([spatial_context(group, positions) for group in padded.reshape(-1, n_ch, padded.shape[-1])])
-            ctx_windows = _unit_std(extract_windows(ctx, self.window, self.hop)[0])  # (rows, 2, n_win, window)
-            ctx_tensor = torch.from_numpy(ctx_windows.transpose(0, 2, 1, 3).reshape(-1, 2, self.window).astype(np.float32))
+            refs = np.concatenate([spatial_context(group, positions) for group in padded.reshape(-1, n_ch, padded.shape[-1])])
+            ref_windows = extract_windows(refs, self.window, self.hop)[0].transpose(0, 2, 1, 3).reshape(-1, 3, self.window)
+            ctx_windows = context_windows(windows.reshape(-1, self.window), ref_windows)  # (rows * n_win, 3, window)
+            ctx_tensor = torch.from_numpy(ctx_windows.astype(np.float32))
             tensor = torch.cat([tensor, ctx_tensor], dim=1)
         context = {
             **rebuild,
@@ -347,14 +353,14 @@ class EEG(Modality):
                 scale = y[ch].std() or 1.0
                 clean[i], noisy[i, 0] = epoch[ch] / scale, y[ch] / scale
                 if self.context_channels:
-                    noisy[i, 1:] = _unit_std(self._training_context(y, ch, positions, r))
+                    noisy[i, 1:] = context_windows(y[ch][None], self._training_context(y, ch, positions, r)[None])[0]
             return torch.from_numpy(clean[:, None]).float(), torch.from_numpy(noisy).float()
 
         return batch
 
     @staticmethod
     def _training_context(y: np.ndarray, ch: int, positions: np.ndarray, r: np.random.Generator) -> np.ndarray:
-        """Context of channel ``ch`` of a contaminated epoch, as a recording of it would give it.
+        """Reference signals ``(3, n_times)`` of channel ``ch`` of a contaminated epoch, as a recording of it would give them.
 
         Most draws use the whole montage; some drop the positions (files with unknown channel names)
         and some keep only a few channels, down to the channel alone, so that the model also knows
@@ -428,36 +434,73 @@ def evoked_transient(positions: np.ndarray, n_times: int, sfreq: float, rng: np.
 
 
 def spatial_context(data: np.ndarray, positions: np.ndarray, neighbours: int = 4) -> np.ndarray:
-    """Context signals ``(n_channels, 2, n_times)`` for each channel of one recording ``(n_channels, n_times)``.
+    """Reference signals ``(n_channels, 3, n_times)`` for each channel of one recording ``(n_channels, n_times)``.
 
-    Row 0 is the mean of the most frontal electrodes (within 2 cm of the most anterior one: Fp1, Fpz,
-    Fp2 on a 10-20 montage), where ocular artifacts are largest; row 1 is the mean of the channel's
-    ``neighbours`` nearest electrodes. ``positions`` ``(n_channels, 3)`` (m, NaN where unknown) come
-    from :func:`~wavediff.modalities.eeg.artifacts.electrode_positions`. Without two known positions
-    both rows are the mean of the other channels; a single channel is its own context.
+    Row 0 is a vertical-EOG reference, the mean of the most frontal electrodes (within 2 cm of the most
+    anterior one: Fp1, Fpz, Fp2 on a 10-20 montage), where blinks are largest; row 1 a horizontal-EOG
+    reference, the leftmost minus the rightmost electrode of the front of the head (within 5 cm of the
+    most anterior: F7 - F8 on a 10-20 montage), where saccades are largest; row 2 the mean of the
+    channel's ``neighbours`` nearest electrodes. ``positions`` ``(n_channels, 3)`` (m, NaN where
+    unknown) come from :func:`~wavediff.modalities.eeg.artifacts.electrode_positions`. Without two known
+    positions rows 0 and 2 are the mean of the other channels and row 1 is zero; a single channel is its
+    own reference. :func:`context_windows` turns them into the model's context.
 
     Examples
     --------
     >>> x = np.arange(12.0).reshape(3, 4)
-    >>> spatial_context(x, np.full((3, 3), np.nan))[0, 0]  # no montage: mean of the other two channels
-    array([6., 7., 8., 9.])
+    >>> spatial_context(x, np.full((3, 3), np.nan))[0]  # no montage: the mean of the other two channels
+    array([[6., 7., 8., 9.],
+           [0., 0., 0., 0.],
+           [6., 7., 8., 9.]])
     """
     n = data.shape[0]
     if n == 1:
-        return np.repeat(data[:, None], 2, axis=1)
+        return np.stack([data, np.zeros_like(data), data], axis=1)
     others = (data.sum(axis=0, keepdims=True) - data) / (n - 1)
     known = np.flatnonzero(np.isfinite(positions).all(axis=1))
     if len(known) < 2:
-        return np.stack([others, others], axis=1)
+        return np.stack([others, np.zeros_like(data), others], axis=1)
     anterior = positions[known, 1]
-    frontal = np.broadcast_to(data[known[anterior >= anterior.max() - 0.02]].mean(axis=0), data.shape)
+    vertical = np.broadcast_to(data[known[anterior >= anterior.max() - 0.02]].mean(axis=0), data.shape)
+    front = known[anterior >= anterior.max() - 0.05]
+    left, right = front[np.argmin(positions[front, 0])], front[np.argmax(positions[front, 0])]
+    horizontal = np.broadcast_to(data[left] - data[right], data.shape)
     near = others.copy()
     k = min(neighbours, len(known) - 1)
     for i in known:
         dist = np.linalg.norm(positions[known] - positions[i], axis=1)
         order = [j for j in known[np.argsort(dist)] if j != i][:k]
         near[i] = data[order].mean(axis=0)
-    return np.stack([frontal, near], axis=1)
+    return np.stack([vertical, horizontal, near], axis=1)
+
+
+def context_windows(windows: np.ndarray, references: np.ndarray) -> np.ndarray:
+    """The model's three context windows ``(n, 3, W)`` from channel windows ``(n, W)`` and their references ``(n, 3, W)``.
+
+    Row 0 is the channel's ocular component as the classical regression method estimates it: the
+    least-squares fit of the window on its vertical and horizontal EOG references (:func:`spatial_context`,
+    means removed, a small ridge), in units of the window's own std, so that its amplitude relative to
+    the channel is kept. Rows 1 and 2 are the vertical-EOG reference (the ocular waveform, also where the
+    fit is poor) and the neighbours' mean, each scaled to unit std.
+
+    Examples
+    --------
+    >>> t = np.linspace(0.0, 1.0, 64)
+    >>> blink = np.exp(-((t - 0.5) / 0.05) ** 2)
+    >>> refs = np.stack([blink, np.zeros(64), np.sin(40 * t)])[None]
+    >>> ctx = context_windows((0.5 * blink + 0.1 * np.sin(90 * t))[None], refs)
+    >>> bool(np.allclose(ctx[0, 0] * (0.5 * blink + 0.1 * np.sin(90 * t)).std(), 0.5 * (blink - blink.mean()), atol=0.01))
+    True
+    """
+    y = windows - windows.mean(axis=-1, keepdims=True)
+    regs = references[:, :2] - references[:, :2].mean(axis=-1, keepdims=True)
+    gram = regs @ regs.transpose(0, 2, 1)  # (n, 2, 2)
+    ridge = 1e-9 * np.trace(gram, axis1=1, axis2=2)[:, None, None] + np.finfo(np.float64).tiny
+    beta = np.linalg.solve(gram + ridge * np.eye(2), (regs @ y[..., None]))  # (n, 2, 1)
+    fit = (beta.transpose(0, 2, 1) @ regs)[:, 0]
+    scale = windows.std(axis=-1, keepdims=True)
+    fit = fit / np.where(scale > 0, scale, 1.0)
+    return np.stack([fit, _unit_std(references[:, 0]), _unit_std(references[:, 2])], axis=1)
 
 
 def _unit_std(windows: np.ndarray) -> np.ndarray:
