@@ -166,6 +166,11 @@ def test_context_channels_enter_the_exact_posterior(toy_room):
     mean = restorer.posterior_mean_tensor(cond)
     assert mean.shape == (3, 1, D)
     np.testing.assert_allclose(mean[:, 0].numpy(), post_mean.numpy(), rtol=0, atol=1e-9)
+    one_by_one = restorer.posterior_mean_tensor(cond, batch_size=1)  # the batch size is only a matter of speed
+    np.testing.assert_allclose(one_by_one[:, 0].numpy(), post_mean.numpy(), rtol=0, atol=1e-9)
+    for bad in (0, -2, 1.5, True):
+        with pytest.raises(InvalidInputError, match="batch_size"):
+            restorer.posterior_mean_tensor(cond, batch_size=bad)
     y_only = LinearGaussianRestorer(torch.zeros(D, dtype=f64), cov, eye, 0.5**2 * eye, exact.process).posterior(y)[0]
     assert (post_mean - x0).square().mean() < 0.5 * (y_only - x0).square().mean()  # the context does help
     draws = restorer.restore_tensor(cond, n_samples=2000)
