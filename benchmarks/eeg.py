@@ -14,8 +14,8 @@ recordings: every ``*.edf``/``*.fif`` in the folder, reduced to the 19 channels 
 from which the half of the 2 s epochs with the smallest frontal (Fp1/Fp2) peak-to-peak amplitude, i.e.
 without blinks, are kept and concatenated (0.5 Hz high-pass, 256 Hz).
 Methods: band-pass 1-40 Hz + notch, per-channel wavelet shrinkage, regression of frontal EOG proxies
-(Gratton; MNE's EOGRegression), ICA with automatic EOG/EMG rejection,
-and wavediff (shipped model, posterior mean). Wall time is reported as a real-time factor.
+(Gratton; MNE's EOGRegression), ICA with automatic EOG/EMG rejection, and wavediff (shipped model,
+posterior mean). Wall time is reported as a real-time factor.
 
 Further sections: settings (window overlap, posterior mean vs draws), speed (64 channels, 10 min at
 160 Hz), generalisation (other rates, no montage, single channels), uncertainty coverage, downstream

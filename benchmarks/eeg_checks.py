@@ -7,8 +7,8 @@ Usage::
 Three checks, each a function that returns a list of dict rows and a ``*_table(rows)`` formatter
 (``benchmarks/eeg.py`` imports them as module ``eeg_checks`` with this folder on ``sys.path``). Every
 check reports the untouched input, the classical band-pass + notch, regression of frontal EOG
-proxies, ICA with automatic EOG/EMG rejection and wavediff on the *same* data; wavediff is skipped, with a note, when the room has no
-shipped model and no restorer is passed.
+proxies, ICA with automatic EOG/EMG rejection and wavediff on the *same* data; wavediff is skipped,
+with a note, when the room has no shipped model and no restorer is passed.
 
 * :func:`alpha_check` - simulated resting EEG (alpha 8-12 Hz from parieto-occipital sources) is
   contaminated with EOG and with EMG; the occipital alpha-band power (Welch, 2 s Hann segments, mean

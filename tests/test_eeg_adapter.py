@@ -369,7 +369,7 @@ def test_spatial_context_without_montage_or_with_one_channel():
 
 
 def test_context_windows_fit_equals_least_squares_on_the_eog_references():
-    """Row 0 is numpy's least-squares fit on the demeaned references, in units of the window's std."""
+    """Row 0 is numpy's least-squares fit on the demeaned references, in the windows' units."""
     from wavediff.modalities.eeg.adapter import context_windows
 
     rng = np.random.default_rng(3)
@@ -381,13 +381,13 @@ def test_context_windows_fit_equals_least_squares_on_the_eog_references():
         a = (refs[i, :2] - refs[i, :2].mean(axis=1, keepdims=True)).T
         b = windows[i] - windows[i].mean()
         fit = a @ np.linalg.lstsq(a, b, rcond=None)[0]
-        np.testing.assert_allclose(ctx[i, 0] * windows[i].std(), fit, atol=1e-6)  # the ridge is 1e-6 of the trace
+        np.testing.assert_allclose(ctx[i, 0], fit, atol=1e-6)  # the ridge is 1e-9 of the trace
         np.testing.assert_allclose(ctx[i, 1], refs[i, 0] / refs[i, 0].std(), rtol=1e-12)
         np.testing.assert_allclose(ctx[i, 2], refs[i, 2] / refs[i, 2].std(), rtol=1e-12)
     np.testing.assert_array_equal(refs, refs_in)
     np.testing.assert_array_equal(windows, windows_in)
     lone = context_windows(windows[:1], np.stack([windows[0], np.zeros(64), windows[0]])[None])  # a channel alone
-    np.testing.assert_allclose(lone[0, 0] * windows[0].std(), windows[0] - windows[0].mean(), atol=1e-9)
+    np.testing.assert_allclose(lone[0, 0], windows[0] - windows[0].mean(), atol=1e-9)
 
 
 def test_context_windows_give_each_channel_its_share_of_a_blink_and_a_saccade(eeg):

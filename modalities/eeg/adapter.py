@@ -240,7 +240,7 @@ class EEG(Modality):
             positions = electrode_positions(names) if names else np.full((n_ch, 3), np.nan)
             refs = np.concatenate([spatial_context(group, positions) for group in padded.reshape(-1, n_ch, padded.shape[-1])])
             ref_windows = extract_windows(refs, self.window, self.hop)[0].transpose(0, 2, 1, 3).reshape(-1, 3, self.window)
-            ctx_windows = context_windows(windows.reshape(-1, self.window), ref_windows)  # (rows * n_win, 3, window)
+            ctx_windows = context_windows((windows / scale).reshape(-1, self.window), ref_windows)  # (rows * n_win, 3, window)
             ctx_tensor = torch.from_numpy(ctx_windows.astype(np.float32))
             tensor = torch.cat([tensor, ctx_tensor], dim=1)
         context = {
@@ -353,7 +353,7 @@ class EEG(Modality):
                 scale = y[ch].std() or 1.0
                 clean[i], noisy[i, 0] = epoch[ch] / scale, y[ch] / scale
                 if self.context_channels:
-                    noisy[i, 1:] = context_windows(y[ch][None], self._training_context(y, ch, positions, r)[None])[0]
+                    noisy[i, 1:] = context_windows(noisy[i, :1], self._training_context(y, ch, positions, r)[None])[0]
             return torch.from_numpy(clean[:, None]).float(), torch.from_numpy(noisy).float()
 
         return batch
@@ -479,9 +479,9 @@ def context_windows(windows: np.ndarray, references: np.ndarray) -> np.ndarray:
 
     Row 0 is the channel's ocular component as the classical regression method estimates it: the
     least-squares fit of the window on its vertical and horizontal EOG references (:func:`spatial_context`,
-    means removed, a small ridge), in units of the window's own std, so that its amplitude relative to
-    the channel is kept. Rows 1 and 2 are the vertical-EOG reference (the ocular waveform, also where the
-    fit is poor) and the neighbours' mean, each scaled to unit std.
+    means removed, a small ridge), in the units of ``windows`` (the model's windows are scaled to unit
+    std, so its amplitude relative to the channel is kept). Rows 1 and 2 are the vertical-EOG reference
+    (the ocular waveform, also where the fit is poor) and the neighbours' mean, each scaled to unit std.
 
     Examples
     --------
@@ -489,7 +489,7 @@ def context_windows(windows: np.ndarray, references: np.ndarray) -> np.ndarray:
     >>> blink = np.exp(-((t - 0.5) / 0.05) ** 2)
     >>> refs = np.stack([blink, np.zeros(64), np.sin(40 * t)])[None]
     >>> ctx = context_windows((0.5 * blink + 0.1 * np.sin(90 * t))[None], refs)
-    >>> bool(np.allclose(ctx[0, 0] * (0.5 * blink + 0.1 * np.sin(90 * t)).std(), 0.5 * (blink - blink.mean()), atol=0.01))
+    >>> bool(np.allclose(ctx[0, 0], 0.5 * (blink - blink.mean()), atol=0.01))
     True
     """
     y = windows - windows.mean(axis=-1, keepdims=True)
@@ -498,8 +498,6 @@ def context_windows(windows: np.ndarray, references: np.ndarray) -> np.ndarray:
     ridge = 1e-9 * np.trace(gram, axis1=1, axis2=2)[:, None, None] + np.finfo(np.float64).tiny
     beta = np.linalg.solve(gram + ridge * np.eye(2), (regs @ y[..., None]))  # (n, 2, 1)
     fit = (beta.transpose(0, 2, 1) @ regs)[:, 0]
-    scale = windows.std(axis=-1, keepdims=True)
-    fit = fit / np.where(scale > 0, scale, 1.0)
     return np.stack([fit, _unit_std(references[:, 0]), _unit_std(references[:, 2])], axis=1)
 
 

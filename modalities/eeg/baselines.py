@@ -207,6 +207,34 @@ class ICAReport:
     ica: Any = field(default=None, repr=False)
 
 
+def _check_names(ch_names: Any, n_channels: int) -> list[str]:
+    """One unique channel name per row of the data, as strings."""
+    if isinstance(ch_names, (str, bytes)) or not isinstance(ch_names, Iterable):
+        raise InvalidInputError("ch_names must be a list of channel names, one per row of data")
+    names = [str(c) for c in ch_names]
+    if len(names) != n_channels:
+        raise ShapeError(f"got {len(names)} channel names for {n_channels} channels; pass one name per row")
+    if len(set(names)) != len(names):
+        raise InvalidInputError("ch_names has duplicates; channel names must be unique")
+    return names
+
+
+def _check_fit_l_freq(fit_l_freq: Any, sfreq: float) -> float | None:
+    fit_l_freq = _check_freq(fit_l_freq, "fit_l_freq")
+    if fit_l_freq is not None and fit_l_freq >= sfreq / 2:
+        raise SampleRateError(f"fit_l_freq={fit_l_freq} Hz is at or above Nyquist ({sfreq / 2} Hz)")
+    return fit_l_freq
+
+
+def _fit_copy(raw: mne.io.BaseRaw, fit_l_freq: float | None) -> mne.io.BaseRaw:
+    """The copy a decomposition is fitted on: high-passed at ``fit_l_freq`` (IIR when too short for the FIR)."""
+    fit_raw = raw.copy()
+    if fit_l_freq is not None:
+        short = raw.n_times < 3.3 / fit_l_freq * raw.info["sfreq"]
+        fit_raw.filter(fit_l_freq, None, picks="all", method="iir" if short else "fir", verbose=False)
+    return fit_raw
+
+
 def _ica_kwargs(random_state: int | None) -> dict[str, Any]:
     params = inspect.signature(mne.preprocessing.ICA.__init__).parameters
     return {"rng": random_state} if "rng" in params else {"random_state": random_state}
@@ -323,13 +351,7 @@ def ica_clean(
             f"ICA needs at least {MIN_ICA_CHANNELS} channels, got {n_channels}; use a single-channel method "
             "such as wavelet_denoise() or bandpass_notch()"
         )
-    if isinstance(ch_names, (str, bytes)) or not isinstance(ch_names, Iterable):
-        raise InvalidInputError("ch_names must be a list of channel names, one per row of data")
-    names = [str(c) for c in ch_names]
-    if len(names) != n_channels:
-        raise ShapeError(f"got {len(names)} channel names for {n_channels} channels; pass one name per row")
-    if len(set(names)) != len(names):
-        raise InvalidInputError("ch_names has duplicates; channel names must be unique")
+    names = _check_names(ch_names, n_channels)
     if method not in ("auto", "infomax", "fastica"):
         raise InvalidInputError(f"method={method!r}; use 'auto', 'fastica' or 'infomax'")
     if method == "auto":
@@ -337,9 +359,7 @@ def ica_clean(
     if eog_min_corr is not None and (isinstance(eog_min_corr, bool) or not isinstance(eog_min_corr, numbers.Real)
                                      or not 0 < eog_min_corr <= 1):
         raise InvalidInputError(f"eog_min_corr={eog_min_corr!r} must lie in (0, 1], or be None")
-    fit_l_freq = _check_freq(fit_l_freq, "fit_l_freq")
-    if fit_l_freq is not None and fit_l_freq >= sfreq / 2:
-        raise SampleRateError(f"fit_l_freq={fit_l_freq} Hz is at or above Nyquist ({sfreq / 2} Hz)")
+    fit_l_freq = _check_fit_l_freq(fit_l_freq, sfreq)
 
     if isinstance(eog_channels, str):
         eog_channels = (eog_channels,)
@@ -350,9 +370,7 @@ def ica_clean(
     locs = np.array([ch["loc"][:3] for ch in info["chs"]])
     has_pos = bool(np.all(np.isfinite(locs)) and not np.any(np.all(locs == 0, axis=1)))
     raw = mne.io.RawArray(arr, info, verbose=False)
-    fit_raw = raw.copy()
-    if fit_l_freq is not None:
-        fit_raw.filter(fit_l_freq, None, method="iir" if n_times < 3.3 / fit_l_freq * sfreq else "fir", verbose=False)
+    fit_raw = _fit_copy(raw, fit_l_freq)
 
     rank = _effective_rank(fit_raw.get_data())
     if rank < 2:
@@ -516,37 +534,26 @@ def eog_regression(
     """
     arr = _check_data(data, ndims=(2,))
     sfreq = _check_sfreq(sfreq)
-    n_channels, n_times = arr.shape
+    n_channels = arr.shape[0]
     if n_channels < 2:
         raise InvalidInputError("EOG regression needs at least 2 channels (proxies and the channels to clean)")
-    if isinstance(ch_names, (str, bytes)) or not isinstance(ch_names, Iterable):
-        raise InvalidInputError("ch_names must be a list of channel names, one per row of data")
-    names = [str(c) for c in ch_names]
-    if len(names) != n_channels:
-        raise ShapeError(f"got {len(names)} channel names for {n_channels} channels; pass one name per row")
+    names = _check_names(ch_names, n_channels)
     lower = {n.lower(): i for i, n in enumerate(names)}
     vertical = [lower[c.lower()] for c in veog if c.lower() in lower]
     pair = [lower[c.lower()] for c in heog if c.lower() in lower]
-    proxies = []
+    proxies = {}
     if vertical:
-        proxies.append(arr[vertical].mean(axis=0))
+        proxies["_veog"] = arr[vertical].mean(axis=0)
     if len(pair) == 2:
-        proxies.append(arr[pair[0]] - arr[pair[1]])
+        proxies["_heog"] = arr[pair[0]] - arr[pair[1]]
     if not proxies:
         raise InvalidInputError(
             f"none of veog={tuple(veog)} nor the pair heog={tuple(heog)} is in ch_names; pass the names of frontal channels"
         )
-    fit_l_freq = _check_freq(fit_l_freq, "fit_l_freq")
-    if fit_l_freq is not None and fit_l_freq >= sfreq / 2:
-        raise SampleRateError(f"fit_l_freq={fit_l_freq} Hz is at or above Nyquist ({sfreq / 2} Hz)")
-    eog_names = [f"_veog_{i}" for i in range(len(proxies))]
-    info = mne.create_info(names + eog_names, sfreq, ["eeg"] * n_channels + ["eog"] * len(proxies))
-    raw = mne.io.RawArray(np.concatenate([arr, np.stack(proxies)]), info, verbose=False)
+    fit_l_freq = _check_fit_l_freq(fit_l_freq, sfreq)
+    info = mne.create_info(names + list(proxies), sfreq, ["eeg"] * n_channels + ["eog"] * len(proxies))
+    raw = mne.io.RawArray(np.concatenate([arr, np.stack(list(proxies.values()))]), info, verbose=False)
     raw.set_eeg_reference([], verbose=False)  # the data keep the reference they were recorded with
-    fit_raw = raw.copy()
-    if fit_l_freq is not None:
-        method = "iir" if n_times < 3.3 / fit_l_freq * sfreq else "fir"
-        fit_raw.filter(fit_l_freq, None, picks="all", method=method, verbose=False)
-    model = mne.preprocessing.EOGRegression(picks="eeg", picks_artifact="eog", proj=False).fit(fit_raw)
+    model = mne.preprocessing.EOGRegression(picks="eeg", picks_artifact="eog", proj=False).fit(_fit_copy(raw, fit_l_freq))
     cleaned = model.apply(raw, copy=True).get_data(picks="eeg")
     return np.asarray(cleaned, dtype=np.float64)
