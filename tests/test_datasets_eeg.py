@@ -98,6 +98,26 @@ def test_spectrum_is_one_over_f_with_an_occipital_alpha_peak(raw60):
     assert occipital > 1.5 * frontal, ratio  # frontal channels see alpha only through the reference
 
 
+def test_highpass_removes_the_background_below_the_cut_and_keeps_it_above():
+    kw = dict(n_seconds=60.0, rng=5, alpha=False, theta=False, beta=False, noise_uv=0.0)
+    plain, cut = eeg.simulate_raw(**kw).get_data(), eeg.simulate_raw(**kw, highpass=1.0).get_data()
+    freqs, p_plain = welch(plain, fs=SFREQ, nperseg=int(16 * SFREQ))
+    _, p_cut = welch(cut, fs=SFREQ, nperseg=int(16 * SFREQ))
+    below, above = (freqs > 0) & (freqs <= 0.375), (freqs >= 1.5) & (freqs <= 40)  # 1/16 Hz bins
+    assert p_cut[:, below].sum() < 1e-3 * p_cut.sum()
+    assert p_plain[:, below].sum() > 0.1 * p_plain.sum()  # there was a slow background to remove
+    # above the cut the background keeps its 1/f shape (the level moves: each source is normalised to unit variance)
+    slope = lambda p: np.polyfit(np.log(freqs[above]), np.log(p[:, above].mean(0)), 1)[0]  # noqa: E731
+    assert abs(slope(p_cut) - slope(p_plain)) < 0.05, (slope(p_cut), slope(p_plain))
+    # epochs too; in a 2 s epoch the 0.5 Hz bin also collects leakage from above, so compare with the plain epochs
+    share = []
+    for highpass in (0.0, 1.0):
+        epochs = eeg.simulate_epochs(4, rng=5, highpass=highpass, alpha=False, theta=False, beta=False, noise_uv=0.0)
+        spectrum = np.abs(np.fft.rfft(epochs, axis=-1)) ** 2
+        share.append(spectrum[..., 1].sum() / spectrum[..., 2:8].sum())
+    assert share[1] < 0.2 * share[0], share
+
+
 def test_theta_is_frontal_midline_and_beta_central(raw60):
     freqs, psd = welch(raw60.get_data(), fs=SFREQ, nperseg=int(2 * SFREQ))
     theta = dict(zip(raw60.ch_names, _band(freqs, psd, 5, 6.5) / _band(freqs, psd, 2.5, 3.5)))
@@ -253,6 +273,9 @@ def test_epochs_are_independent_reproducible_segments_in_volts():
         (dict(noise_uv=-1.0), InvalidInputError, "noise_uv"),
         (dict(aperiodic_exponent=7.0), InvalidInputError, r"\[0, 4\]"),
         (dict(reference="Cz"), InvalidInputError, "'average' or None"),
+        (dict(highpass=-0.5), InvalidInputError, r"highpass=-0.5 must be a cut-off in Hz"),
+        (dict(highpass=float("nan")), InvalidInputError, "highpass"),
+        (dict(highpass=True), InvalidInputError, "highpass"),
         (dict(erp=dict(channel="Xz")), InvalidInputError, "ERP channel"),
         (dict(erp=dict(lat=0.3)), InvalidInputError, "allowed keys"),
         (dict(n_seconds=0.5, erp=True), InvalidInputError, "too short"),

@@ -311,6 +311,24 @@ def test_evoked_transients_are_local_bounded_and_average_referenced():
     assert not evoked_transient(np.full((3, 3), np.nan), 100, 256.0, rng).any()
 
 
+def test_training_pool_is_high_passed_as_the_recipe_says(eeg, monkeypatch):
+    import wavediff.datasets.eeg as datasets
+
+    calls = []
+    real = datasets.simulate_epochs
+
+    def spy(n_epochs, **kwargs):
+        calls.append((n_epochs, kwargs["highpass"]))
+        return real(n_epochs, **kwargs)
+
+    monkeypatch.setattr(datasets, "simulate_epochs", spy)
+    recipe = type(eeg).default_recipe()
+    recipe["train"]["clean_epochs"] = 6
+    for highpass in (0.0, 0.5):
+        eeg.training_data({**recipe, "train": {**recipe["train"], "highpass": highpass}}, seed=0)
+    assert calls == [(6, 0.0), (6, 0.5)]
+
+
 def test_training_windows_carry_evoked_transients_when_asked(eeg):
     recipe = type(eeg).default_recipe()
     recipe["train"].update(clean_epochs=4, artifacts=["line"])

@@ -330,7 +330,10 @@ class EEG(Modality):
         rng = np.random.default_rng(seed)
         names = list(cfg.get("channels", ["Fp1", "Fp2", "F7", "F3", "Fz", "F4", "F8", "T7", "C3", "Cz", "C4", "T8",
                                           "P7", "P3", "Pz", "P4", "P8", "O1", "O2"]))  # fmt: skip
-        pool = simulate_epochs(int(cfg.get("clean_epochs", 256)), n_seconds=self.window / self.sfreq, sfreq=self.sfreq, ch_names=names, rng=rng)
+        pool = simulate_epochs(
+            int(cfg.get("clean_epochs", 256)), n_seconds=self.window / self.sfreq, sfreq=self.sfreq, ch_names=names, rng=rng,
+            highpass=float(cfg.get("highpass", 0.0)),
+        )
         artifacts = list(cfg.get("artifacts", ["eog", "emg", "mix", "line", "pop", "drift"]))
         lo, hi = (float(v) for v in cfg.get("snr_db", [-7.0, 2.0]))
         erp_fraction = float(cfg.get("erp_fraction", 0.0))
