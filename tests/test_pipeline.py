@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -256,6 +257,33 @@ def test_cli_train_and_restore(toy_room, tmp_path, capsys):
     assert code == 0, capsys.readouterr().err
     assert source.read_bytes() == before  # the input file is never modified
     assert np.load(tmp_path / "out.npy").shape == (2, D) and (np.load(tmp_path / "std.npy") >= 0).all()
+
+
+def test_cli_train_merges_a_recipe_file_and_records_it(toy_room, tmp_path, capsys):
+    overrides = tmp_path / "longer.toml"
+    overrides.write_text("[train]\nsteps = 3\nlr = 1e-3\n")
+    assert cli.main(["train", "toyroom", "--recipe", str(overrides)]) == 0, capsys.readouterr().err
+    info = json.loads((tmp_path / "weights.json").read_text())["info"]
+    expected = {**ToyRoom.default_recipe()["train"], "steps": 3, "lr": 1e-3}
+    assert info["steps"] == 3 and info["recipe"]["train"] == expected
+    assert info["recipe"]["net"] == ToyRoom.default_recipe()["net"]  # the rest of the recipe as shipped
+
+
+@pytest.mark.parametrize(
+    "text, pattern",
+    [
+        (None, "no such file"),
+        ("[train\nsteps = 3", "not valid TOML"),
+        ("[trian]\nsteps = 3", r"no section \[trian\] in the toyroom recipe"),
+    ],
+)
+def test_cli_train_recipe_file_errors_say_what_to_do(toy_room, tmp_path, capsys, text, pattern):
+    path = tmp_path / "recipe.toml"
+    if text is not None:
+        path.write_text(text)
+    assert cli.main(["train", "toyroom", "--recipe", str(path)]) == 2
+    assert re.search(pattern, capsys.readouterr().err)
+    assert not (tmp_path / "weights.safetensors").exists()
 
 
 def test_errors(toy_room, tmp_path):

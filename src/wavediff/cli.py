@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__, classical, metrics
-from .errors import WavediffError
+from .errors import CorruptFileError, DataNotFoundError, InvalidInputError, WavediffError
 from .modality import atomic_output, available_modalities, get_modality
 from .report import markdown_table
 
@@ -129,10 +129,38 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_recipe(path: str | None) -> dict | None:
+    """The recipe overrides of ``--recipe FILE.toml`` (the sections and keys to change), or None."""
+    if path is None:
+        return None
+    from .modality import tomllib  # tomli on Python 3.10
+
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise DataNotFoundError(f"--recipe {path}: no such file; pass a TOML file of the recipe keys to change") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise CorruptFileError(
+            f"--recipe {path} is not valid TOML ({exc}); write it like the room's recipe.toml, e.g. [train] steps = 8000"
+        ) from None
+    except OSError as exc:
+        raise InvalidInputError(f"--recipe {path} cannot be read ({exc.strerror or exc}); pass a readable TOML file") from None
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     from .pipeline import train
 
-    path = train(args.room, steps=args.steps, out=args.out, device=args.device, seed=args.seed)
+    recipe = _read_recipe(args.recipe)
+    if recipe:
+        sections = get_modality(args.room).default_recipe()
+        unknown = sorted(set(recipe) - set(sections))
+        if unknown:
+            raise InvalidInputError(
+                f"--recipe {args.recipe}: no section {', '.join(f'[{k}]' for k in unknown)} in the {args.room} recipe; "
+                f"it has {', '.join(f'[{k}]' for k in sections)}"
+            )
+    path = train(args.room, steps=args.steps, out=args.out, device=args.device, seed=args.seed, recipe=recipe)
     print(f"weights written to {path} (and {path.with_suffix('.json').name})")
     return 0
 
@@ -178,6 +206,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="weights file (default: the room's shipped weights.safetensors)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--recipe", default=None, metavar="FILE.toml",
+        help="TOML of recipe keys to change, merged over the room's recipe.toml (recorded in the weights' JSON)",
+    )
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("restore", help="restore a file with a room's model and write the same format")
