@@ -274,7 +274,7 @@ def test_cli_train_merges_a_recipe_file_and_records_it(toy_room, tmp_path, capsy
     [
         (None, "no such file"),
         ("[train\nsteps = 3", "not valid TOML"),
-        ("[trian]\nsteps = 3", r"no section \[trian\] in the toyroom recipe"),
+        ("[trian]\nsteps = 3", r"no section \[trian\] of the toyroom recipe"),
     ],
 )
 def test_cli_train_recipe_file_errors_say_what_to_do(toy_room, tmp_path, capsys, text, pattern):
@@ -298,6 +298,8 @@ def test_errors(toy_room, tmp_path):
         Restorer(toy_room, path).restore(Signal1D(np.zeros((1, D))), return_std=True)
     with pytest.raises(InvalidInputError, match="steps"):
         train(toy_room, steps=0, progress=False)
+    with pytest.raises(InvalidInputError, match=r"no section \[trian\] of the toyroom recipe; it has .*\[train\]"):
+        train(toy_room, steps=1, recipe={"trian": {"lr": 1e-3}}, progress=False)
     assert os.path.exists(path)
 
 

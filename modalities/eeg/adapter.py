@@ -231,7 +231,8 @@ class EEG(Modality):
         windows, starts = extract_windows(padded, self.window, self.hop)  # (rows, n_win, window)
         scale = windows.std(axis=-1, keepdims=True)
         scale = np.where(scale > 0, scale, 1.0)
-        tensor = torch.from_numpy((windows / scale).reshape(-1, 1, self.window).astype(np.float32))
+        scaled = (windows / scale).reshape(-1, self.window)
+        tensor = torch.from_numpy(scaled[:, None].astype(np.float32))
         # keep the float32 input so the inverse can add only what the model changed (exact round trip)
         reference = tensor.numpy().copy()
         if self.context_channels:
@@ -240,7 +241,7 @@ class EEG(Modality):
             positions = electrode_positions(names) if names else np.full((n_ch, 3), np.nan)
             refs = np.concatenate([spatial_context(group, positions) for group in padded.reshape(-1, n_ch, padded.shape[-1])])
             ref_windows = extract_windows(refs, self.window, self.hop)[0].transpose(0, 2, 1, 3).reshape(-1, 3, self.window)
-            ctx_windows = context_windows((windows / scale).reshape(-1, self.window), ref_windows)  # (rows * n_win, 3, window)
+            ctx_windows = context_windows(scaled, ref_windows)  # (rows * n_win, 3, window)
             ctx_tensor = torch.from_numpy(ctx_windows.astype(np.float32))
             tensor = torch.cat([tensor, ctx_tensor], dim=1)
         context = {

@@ -96,12 +96,19 @@ def train(
     out : path, optional
         Where to write ``*.safetensors`` (+ ``.json``); default the room's ``weights.safetensors``.
     recipe : dict, optional
-        Overrides merged into the room's ``recipe.toml``.
+        Overrides merged into the room's ``recipe.toml``; only sections the room's recipe has.
     evaluate : bool
         Record the room's held-out metrics (``Modality.evaluate_model``) in the JSON, when it has one.
     """
     room = get_modality(modality) if isinstance(modality, str) else modality
-    full = _merge(room.default_recipe(), recipe)
+    base = room.default_recipe()
+    unknown = sorted(set(recipe or {}) - set(base))
+    if unknown:
+        raise InvalidInputError(
+            f"recipe overrides name no section {', '.join(f'[{k}]' for k in unknown)} of the {room.name} recipe; "
+            f"it has {', '.join(f'[{k}]' for k in base)}"
+        )
+    full = _merge(base, recipe)
     train_cfg = full.get("train", {})
     steps = int(steps if steps is not None else train_cfg.get("steps", 1000))
     if steps < 1:
