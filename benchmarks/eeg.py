@@ -189,6 +189,33 @@ def speed(seed: int, minutes: float = 10.0, repeats: int = 3) -> str:
     )
 
 
+def clean_in(recordings: list[mne.io.BaseRaw], seed: int) -> str:
+    """What each method does to EEG without any artifact: RRMSE_t and CC of its output against its input.
+
+    A cleaner should hand artifact-free EEG back nearly unchanged; every error here adds to every
+    contaminated case, most visibly at high SNR.
+    """
+    from wavediff.pipeline import Restorer
+
+    restorer = Restorer("eeg", seed=seed)
+    body = []
+    for rec in recordings:
+        sfreq, names, x = rec.info["sfreq"], rec.ch_names, rec.get_data()
+        methods = {
+            "band-pass + notch": lambda: bandpass_notch(x, sfreq),
+            "wavelet (SureShrink)": lambda: wavelet_denoise(x, sfreq),
+            "EOG regression (Fp1/Fp2, F7-F8)": lambda: eog_regression(x, sfreq, names),
+            "ICA (auto EOG/EMG)": lambda: ica_clean(x, sfreq, names),
+            "wavediff": lambda: restorer.restore(rec).get_data(),
+        }
+        source = rec.info["description"].split(":")[0]
+        label = "simulated" if source.startswith("wavediff.datasets") else source
+        for name, fn in methods.items():
+            m = epoch_metrics(x, fn(), sfreq)
+            body.append([label, name, f"{m['RRMSE_t']:.3f}", f"{m['CC']:.3f}"])
+    return "### Clean EEG in (no artifact added)\n\n" + markdown_table(body, ["data", "method", "RRMSE_t vs input", "CC vs input"])
+
+
 def _anonymous(raw: mne.io.BaseRaw) -> mne.io.BaseRaw:
     out = raw.copy().set_montage(None)
     mne.rename_channels(out.info, {c: f"EEG {i:03d}" for i, c in enumerate(out.ch_names)})
@@ -337,6 +364,7 @@ def main() -> None:
     short = [r.copy().crop(tmax=min(r.times[-1], 20.0 if args.quick else 40.0)) for r in recs]
     source = "real EEG" if args.data else "simulated EEG"
     parts += [f"The sections below use {source} at SNR {', '.join(f'{s:g}' for s in few_snrs)} dB.\n", settings(short, few_snrs, args.seed), "", speed(args.seed, repeats=1 if args.quick else 3)]
+    parts += [clean_in([simulated_clean(seconds, args.seed), *recs] if args.data else recs, args.seed), ""]
     parts += [generalisation(short, few_snrs, args.seed), "", coverage(short, few_snrs[1:3], args.seed), ""]
     parts += _optional_sections(args)
     report = "\n".join(parts)

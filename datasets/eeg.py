@@ -410,31 +410,42 @@ def _resolve_channels(
 
 
 def _colored(rng: np.random.Generator, shape: tuple[int, ...], n_times: int, sfreq: float, psd) -> np.ndarray:
-    """Gaussian series with power spectral density shape ``psd(f)``, unit variance each, not periodic."""
-    n_pad = scipy.fft.next_fast_len(n_times + min(n_times, int(4 * sfreq)), real=True)
+    """Stationary Gaussian series with power spectral density shape ``psd(f)`` and unit variance, not periodic.
+
+    Each row is a stretch of a longer series, scaled by the process's standard deviation rather than
+    its own and not re-centred: a short segment keeps the offset, trend and level that a window cut
+    from a continuous recording has (a model trained on re-centred segments learns that any window
+    mean is drift and removes it from real EEG).
+    """
+    n_pad = scipy.fft.next_fast_len(n_times + int(8 * sfreq), real=True)  # 1/8 Hz bins or finer
     freqs = np.fft.rfftfreq(n_pad, 1 / sfreq)
     amp = np.sqrt(psd(freqs))
     amp[0] = 0.0
+    # each sample of irfft(spec) has variance (4 * sum of amp**2 over the interior bins + amp**2 at
+    # Nyquist when n_pad is even, where only the real part counts) / n_pad**2 (DC carries none)
+    power = 4.0 * amp[1:] ** 2
+    if n_pad % 2 == 0:
+        power[-1] = amp[-1] ** 2
+    sd = np.sqrt(power.sum()) / n_pad
     rows = int(np.prod(shape))
     out = np.empty((rows, n_times))
     step = max(1, (1 << 22) // n_pad)  # bound the temporary complex spectra to ~64 MB
     for start in range(0, rows, step):
         k = min(step, rows - start)
         spec = (rng.standard_normal((k, freqs.size)) + 1j * rng.standard_normal((k, freqs.size))) * amp
-        x = scipy.fft.irfft(spec, n=n_pad, axis=-1)[:, :n_times]
-        x -= x.mean(axis=1, keepdims=True)
-        out[start : start + k] = x / np.maximum(x.std(axis=1, keepdims=True), 1e-300)
+        out[start : start + k] = scipy.fft.irfft(spec, n=n_pad, axis=-1)[:, :n_times] / max(sd, 1e-300)
     return out.reshape(*shape, n_times)
 
 
 def _pink(exponent: float, f_low: float = 0.5, highpass: float = 0.0):
-    """1/f power spectrum, flat below ``f_low``; with ``highpass`` > 0, no power below half of it and a
-    raised-cosine (in amplitude) rise to full power at ``highpass``, like the transition band of a high-pass filter."""
+    """1/f power spectrum, flat below ``f_low``; with ``highpass`` > 0, times the squared amplitude response
+    of MNE's default high-pass there (``raw.filter(highpass, None)``: a transition band from 0 Hz, -6 dB at
+    ``highpass / 2``), approximated within 0.03 by a raised cosine rising from 0 Hz to ``highpass``."""
     if highpass <= 0:
         return lambda f: np.maximum(f, f_low) ** (-exponent)
 
     def psd(f):
-        rise = np.clip((f - highpass / 2) / (highpass / 2), 0.0, 1.0)
+        rise = np.clip(f / highpass, 0.0, 1.0)
         return np.maximum(f, f_low) ** (-exponent) * (0.5 - 0.5 * np.cos(np.pi * rise)) ** 2
 
     return psd
@@ -798,8 +809,9 @@ def simulate_raw(
     reference : {"average", None}
         Average reference (default, set in ``info`` too) or reference-free potentials.
     highpass : float
-        The 1/f background has no power below ``highpass / 2`` Hz and full power from ``highpass`` Hz up
-        (raised-cosine transition), as in a recording high-passed there (EEGdenoiseNet's clean EEG is
+        The 1/f background is shaped as MNE's default high-pass at ``highpass`` Hz would shape it
+        (``raw.filter(highpass, None)``: none at 0 Hz, half the amplitude at ``highpass / 2``, all from
+        ``highpass`` up), as in a recording high-passed there (EEGdenoiseNet's clean EEG is
         band-passed from 1 Hz); 0 (default): none, the background is flat below 0.5 Hz.
 
     Returns

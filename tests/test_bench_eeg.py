@@ -54,6 +54,18 @@ def test_settings_table_compares_overlaps_and_estimators(bench, recording):
     assert all(np.isfinite(_numbers(text)))
 
 
+def test_clean_in_reports_what_each_method_does_to_clean_eeg(bench, recording):
+    text = bench.clean_in([recording], seed=0)
+    rows = {line.split(" | ")[1]: line for line in text.splitlines() if line.startswith("| simulated")}
+    assert set(rows) == {"band-pass + notch", "wavelet (SureShrink)", "EOG regression (Fp1/Fp2, F7-F8)", "ICA (auto EOG/EMG)", "wavediff"}
+    x, sfreq = recording.get_data(), recording.info["sfreq"]
+    want = bench.epoch_metrics(x, bench.bandpass_notch(x, sfreq), sfreq)  # recomputed outside the section
+    assert _numbers(rows["band-pass + notch"]) == pytest.approx([want["RRMSE_t"], want["CC"]], abs=5e-4)
+    assert want["RRMSE_t"] > 0.05  # the filter's passband edge does change clean EEG
+    rrmse, corr = _numbers(rows["wavediff"])
+    assert 0 <= rrmse < 1 and -1 <= corr <= 1
+
+
 def test_generalisation_covers_rates_montage_and_single_channels(bench, recording):
     text = bench.generalisation([recording], [0.0], seed=0)
     for label in ("128 Hz", "160 Hz", "512 Hz", "no montage", "single channel"):
