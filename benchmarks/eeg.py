@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import mne
 import numpy as np
@@ -101,28 +103,34 @@ def run(recordings: list[mne.io.BaseRaw], snrs: list[float], n_samples: int, see
     rows = []
     rng = np.random.default_rng(seed)
     for rec in recordings:
-        sfreq, names = rec.info["sfreq"], rec.ch_names
+        sfreq = rec.info["sfreq"]
         x = rec.get_data()
         duration = x.shape[1] / sfreq
         for artifact in ("eog", "emg"):
             for snr in snrs:
                 noisy = room.degrade(rec, rng, artifact=artifact, snr_db=snr)
                 y = noisy.get_data()
-                methods = {
-                    "noisy input": lambda: y,
-                    "band-pass + notch": lambda: bandpass_notch(y, sfreq),
-                    "wavelet (SureShrink)": lambda: wavelet_denoise(y, sfreq),
-                    "EOG regression (Fp1/Fp2, F7-F8)": lambda: eog_regression(y, sfreq, names),
-                    "ICA (auto EOG/EMG)": lambda: ica_clean(y, sfreq, names),
-                }
-                if restorer is not None:
-                    methods["wavediff"] = lambda: restorer.restore(noisy).get_data()
+                methods = {"noisy input": lambda: y, **_methods(noisy, restorer)}
                 for name, fn in methods.items():
                     t0 = time.perf_counter()
                     est = fn()
                     seconds = time.perf_counter() - t0
                     rows.append({"method": name, "artifact": artifact, "snr_db": snr, **epoch_metrics(x, est, sfreq), "rtf": seconds / duration})
     return rows
+
+
+def _methods(raw: mne.io.BaseRaw, restorer: Any) -> dict[str, Callable[[], np.ndarray]]:
+    """Every compared cleaner of ``raw`` (the classical ones, then wavediff unless ``restorer`` is None), each run on call."""
+    sfreq, names, y = raw.info["sfreq"], raw.ch_names, raw.get_data()
+    methods = {
+        "band-pass + notch": lambda: bandpass_notch(y, sfreq),
+        "wavelet (SureShrink)": lambda: wavelet_denoise(y, sfreq),
+        "EOG regression (Fp1/Fp2, F7-F8)": lambda: eog_regression(y, sfreq, names),
+        "ICA (auto EOG/EMG)": lambda: ica_clean(y, sfreq, names),
+    }
+    if restorer is not None:
+        methods["wavediff"] = lambda: restorer.restore(raw).get_data()
+    return methods
 
 
 def _cases(recordings: list[mne.io.BaseRaw], snrs: list[float], seed: int) -> list[tuple[mne.io.BaseRaw, str, float, mne.io.BaseRaw]]:
@@ -200,18 +208,11 @@ def clean_in(recordings: list[mne.io.BaseRaw], seed: int) -> str:
     restorer = Restorer("eeg", seed=seed)
     body = []
     for rec in recordings:
-        sfreq, names, x = rec.info["sfreq"], rec.ch_names, rec.get_data()
-        methods = {
-            "band-pass + notch": lambda: bandpass_notch(x, sfreq),
-            "wavelet (SureShrink)": lambda: wavelet_denoise(x, sfreq),
-            "EOG regression (Fp1/Fp2, F7-F8)": lambda: eog_regression(x, sfreq, names),
-            "ICA (auto EOG/EMG)": lambda: ica_clean(x, sfreq, names),
-            "wavediff": lambda: restorer.restore(rec).get_data(),
-        }
         source = rec.info["description"].split(":")[0]
         label = "simulated" if source.startswith("wavediff.datasets") else source
-        for name, fn in methods.items():
-            m = epoch_metrics(x, fn(), sfreq)
+        x = rec.get_data()
+        for name, fn in _methods(rec, restorer).items():
+            m = epoch_metrics(x, fn(), rec.info["sfreq"])
             body.append([label, name, f"{m['RRMSE_t']:.3f}", f"{m['CC']:.3f}"])
     return "### Clean EEG in (no artifact added)\n\n" + markdown_table(body, ["data", "method", "RRMSE_t vs input", "CC vs input"])
 
@@ -364,7 +365,7 @@ def main() -> None:
     short = [r.copy().crop(tmax=min(r.times[-1], 20.0 if args.quick else 40.0)) for r in recs]
     source = "real EEG" if args.data else "simulated EEG"
     parts += [f"The sections below use {source} at SNR {', '.join(f'{s:g}' for s in few_snrs)} dB.\n", settings(short, few_snrs, args.seed), "", speed(args.seed, repeats=1 if args.quick else 3)]
-    parts += [clean_in([simulated_clean(seconds, args.seed), *recs] if args.data else recs, args.seed), ""]
+    parts += [clean_in([sim, *recs] if args.data else recs, args.seed), ""]
     parts += [generalisation(short, few_snrs, args.seed), "", coverage(short, few_snrs[1:3], args.seed), ""]
     parts += _optional_sections(args)
     report = "\n".join(parts)

@@ -441,12 +441,11 @@ def _pink(exponent: float, f_low: float = 0.5, highpass: float = 0.0):
     """1/f power spectrum, flat below ``f_low``; with ``highpass`` > 0, times the squared amplitude response
     of MNE's default high-pass there (``raw.filter(highpass, None)``: a transition band from 0 Hz, -6 dB at
     ``highpass / 2``), approximated within 0.03 by a raised cosine rising from 0 Hz to ``highpass``."""
-    if highpass <= 0:
-        return lambda f: np.maximum(f, f_low) ** (-exponent)
-
     def psd(f):
-        rise = np.clip(f / highpass, 0.0, 1.0)
-        return np.maximum(f, f_low) ** (-exponent) * (0.5 - 0.5 * np.cos(np.pi * rise)) ** 2
+        power = np.maximum(f, f_low) ** (-exponent)
+        if highpass > 0:
+            power = power * (0.5 - 0.5 * np.cos(np.pi * np.clip(f / highpass, 0.0, 1.0))) ** 2
+        return power
 
     return psd
 
