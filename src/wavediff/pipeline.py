@@ -148,7 +148,7 @@ def train(
         "steps": steps,
         "seed": seed,
         "device": device,
-        "train_seconds": round(seconds, 1),
+        "train_seconds": round(seconds, 3),
         "torch": torch.__version__,
     }
     save_checkpoint(out, trainer.ema, info=info, metrics=metrics, dtype=torch.float16)
