@@ -57,7 +57,7 @@ def test_settings_table_compares_overlaps_and_estimators(bench, recording):
 def test_clean_in_reports_what_each_method_does_to_clean_eeg(bench, recording):
     text = bench.clean_in([recording], seed=0)
     rows = {line.split(" | ")[1]: line for line in text.splitlines() if line.startswith("| simulated")}
-    assert set(rows) == {"band-pass + notch", "wavelet (SureShrink)", "EOG regression (Fp1/Fp2, F7-F8)", "ICA (auto EOG/EMG)", "wavediff"}
+    assert set(rows) == {"band-pass + notch", "wavelet (SureShrink)", "EOG regression (Fp1/Fp2, F7-F8)", "ICA (auto EOG)", "ICA (auto EOG/EMG)", "wavediff"}
     x, sfreq = recording.get_data(), recording.info["sfreq"]
     want = bench.epoch_metrics(x, bench.bandpass_notch(x, sfreq), sfreq)  # recomputed outside the section
     assert _numbers(rows["band-pass + notch"]) == pytest.approx([want["RRMSE_t"], want["CC"]], abs=5e-4)

@@ -159,7 +159,7 @@ def test_ica_removes_blinks(blinky_recording):
     np.testing.assert_array_equal(noisy, before)
     assert cleaned.shape == noisy.shape and cleaned.dtype == np.float64
     assert report.exclude and set(report.eog) <= set(report.exclude)
-    assert report.eog_channels == ["Fp1", "Fp2"]
+    assert report.eog_channels == ["Fp1", "Fp2", "F7-F8"]  # vertical proxies and the horizontal pair
     assert report.muscle == []  # nothing muscular in this recording
     assert report.ica.n_components_ == len(NAMES)
     assert _rrmse(cleaned, brain) < 0.5 * _rrmse(noisy, brain)
@@ -167,6 +167,38 @@ def test_ica_removes_blinks(blinky_recording):
     peak_before = np.abs(noisy[frontal] - brain[frontal]).max()
     peak_after = np.abs(cleaned[frontal] - brain[frontal]).max()
     assert peak_after <= 0.3 * peak_before
+
+
+@pytest.mark.filterwarnings("ignore:FastICA did not converge")
+def test_ica_finds_saccades_through_the_horizontal_proxy():
+    """Beside blinks, which dominate Fp1/Fp2, saccades (antisymmetric across the head) are found through F7 - F8."""
+    from wavediff.datasets.eeg import simulate_raw
+
+    sfreq = 128.0
+    brain = simulate_raw(n_seconds=60.0, sfreq=sfreq, ch_names=NAMES, rng=1, highpass=0.5).get_data()
+    noisy = brain + eog(brain.shape[1], sfreq, np.random.default_rng(11), NAMES, kind="mixed")
+    f7 = NAMES.index("F7")
+    vertical_only, report_v = bl.ica_clean(noisy, sfreq, NAMES, heog=None, reject_emg=False, return_report=True)
+    both, report = bl.ica_clean(noisy, sfreq, NAMES, reject_emg=False, return_report=True)
+    assert report_v.eog_channels == ["Fp1", "Fp2"] and report.eog_channels == ["Fp1", "Fp2", "F7-F8"]
+    assert len(report.eog) > len(report_v.eog)  # the saccade component, beside the blink one
+    residual = _rrmse(both[f7], brain[f7])
+    assert residual < 0.3 * _rrmse(noisy[f7], brain[f7])
+    assert residual < 0.5 * _rrmse(vertical_only[f7], brain[f7])
+    with pytest.raises(InvalidInputError, match="heog"):
+        bl.ica_clean(noisy, sfreq, NAMES, heog="F7")
+    with pytest.raises(InvalidInputError, match="decim"):
+        bl.ica_clean(noisy, sfreq, NAMES, decim=0)
+
+
+@pytest.mark.filterwarnings("ignore:FastICA did not converge")
+def test_ica_fitted_on_every_kth_sample_removes_blinks_too(blinky_recording):
+    sfreq, brain, noisy = blinky_recording
+    with pytest.warns(UserWarning, match="2560 samples for 19 ICA components is short"):  # the rule counts the fitted samples
+        cleaned, report = bl.ica_clean(noisy, sfreq, NAMES, reject_emg=False, decim=3, return_report=True)
+    assert report.eog and _rrmse(cleaned, brain) < 0.5 * _rrmse(noisy, brain)
+    with pytest.raises(InvalidInputError, match="too few"):  # the fit sees n_times / decim samples
+        bl.ica_clean(noisy[:, :200], sfreq, NAMES, decim=10)
 
 
 def test_ica_without_positions_warns_and_still_returns_the_shape(blinky_recording):

@@ -6,7 +6,7 @@
   single-channel method of the EEG denoising literature, through :func:`wavediff.classical.denoise_wavelet`.
 * :func:`ica_clean` - independent component analysis (FastICA, or extended Infomax as EEGLAB's ``runica``)
   with automatic rejection of ocular components (``ICA.find_bads_eog`` with frontal EEG channels standing
-  in for EOG electrodes) and of muscle components (``ICA.find_bads_muscle``, Dharmaprani et al. 2016).
+  in for vertical and horizontal EOG electrodes) and of muscle components (``ICA.find_bads_muscle``, Dharmaprani et al. 2016).
 * :func:`eog_regression` - Gratton et al. (1983) regression of ocular activity out of every channel
   (``mne.preprocessing.EOGRegression``), with frontal channels standing in for vertical and horizontal EOG.
 
@@ -265,11 +265,13 @@ def ica_clean(
     random_state: int | None = 0,
     reject_emg: bool = True,
     *,
+    heog: Sequence[str] | None = ("F7", "F8"),
     method: str = "auto",
     fit_l_freq: float | None = 1.0,
     eog_threshold: float = 3.0,
     eog_min_corr: float | None = 0.8,
     muscle_threshold: float = 0.5,
+    decim: int | None = None,
     return_report: bool = False,
 ) -> np.ndarray | tuple[np.ndarray, ICAReport]:
     """Remove ocular (and muscle) components found by ICA, the standard multichannel EEG cleaning.
@@ -277,9 +279,10 @@ def ica_clean(
     The recording is wrapped in an ``mne.io.RawArray`` with the 10-05 template montage (names matched
     case-insensitively and through MNE's aliases); ICA is fitted on a 1 Hz high-passed copy (drifts ruin
     the unmixing) and applied to the data as given. Ocular components are those whose time course
-    correlates with the frontal channels in ``eog_channels`` (``ICA.find_bads_eog``, 1-10 Hz, z-score
-    above ``eog_threshold``); muscle components are found by ``ICA.find_bads_muscle`` (positive spectral
-    slope over 7-45 Hz, peripheral and focal topography), which needs every channel's position.
+    correlates with the frontal channels in ``eog_channels`` or with the horizontal EOG proxy ``heog[0] -
+    heog[1]`` (``ICA.find_bads_eog``, 1-10 Hz, z-score above ``eog_threshold``); muscle components are
+    found by ``ICA.find_bads_muscle`` (positive spectral slope over 7-45 Hz, peripheral and focal
+    topography), which needs every channel's position.
 
     Parameters
     ----------
@@ -297,6 +300,10 @@ def ica_clean(
     eog_channels : sequence of str
         Frontal EEG channels that stand in for EOG electrodes (any of them present is used; when none
         is, the two most anterior channels of the montage are taken; real EOG channels work as well).
+    heog : (str, str) or None
+        The (left, right) frontal pair whose difference stands in for a horizontal EOG electrode, so that
+        saccades, which the vertical proxies barely see, are found too (used when both are present; F7 -
+        F8 on a 10-20 montage, as :func:`eog_regression` does). None: vertical proxies only.
     random_state : int or None
         Seed of the ICA initialisation.
     reject_emg : bool
@@ -315,6 +322,9 @@ def ica_clean(
         finds blinks in low-density montages. None uses the z-score alone.
     muscle_threshold : float
         Threshold of ``find_bads_muscle`` (MNE's default 0.5).
+    decim : int or None
+        Fit the unmixing on every ``decim``-th sample only (``ICA.fit(decim=)``; the unmixing is spatial,
+        so a long recording needs only part of its samples); None uses them all.
     return_report : bool
         Also return an :class:`ICAReport` with the excluded components and the fitted ICA.
 
@@ -360,6 +370,11 @@ def ica_clean(
                                      or not 0 < eog_min_corr <= 1):
         raise InvalidInputError(f"eog_min_corr={eog_min_corr!r} must lie in (0, 1], or be None")
     fit_l_freq = _check_fit_l_freq(fit_l_freq, sfreq)
+    if heog is not None and (isinstance(heog, str) or len(heog) != 2 or not all(isinstance(c, str) for c in heog)):
+        raise InvalidInputError(f"heog={heog!r} must be a (left, right) pair of channel names, e.g. ('F7', 'F8'), or None")
+    if decim is not None and (isinstance(decim, bool) or not isinstance(decim, numbers.Integral) or decim < 1):
+        raise InvalidInputError(f"decim={decim!r} must be a positive integer or None")
+    n_fit = -(-n_times // (decim or 1))  # samples the unmixing is fitted on
 
     if isinstance(eog_channels, str):
         eog_channels = (eog_channels,)
@@ -388,14 +403,14 @@ def ica_clean(
     else:
         n_comp = float(n_components)
     n_max = n_comp if isinstance(n_comp, int) else rank
-    if n_times <= 2 * n_max:
+    if n_fit <= 2 * n_max:
         raise InvalidInputError(
-            f"{n_times} samples are too few for {n_max} ICA components; use a longer recording "
-            f"(about {20 * n_max**2} samples) or a single-channel method"
+            f"{n_fit} samples are too few for {n_max} ICA components; use a longer recording "
+            f"(about {20 * n_max**2} samples), a smaller decim or a single-channel method"
         )
-    if n_times < 20 * n_max**2:
+    if n_fit < 20 * n_max**2:
         warnings.warn(
-            f"{n_times} samples for {n_max} ICA components is short (rule of thumb: {20 * n_max**2}); "
+            f"{n_fit} samples for {n_max} ICA components is short (rule of thumb: {20 * n_max**2}); "
             "the decomposition may be unreliable",
             UserWarning,
             stacklevel=2,
@@ -406,13 +421,19 @@ def ica_clean(
         n_components=n_comp, method=method, fit_params=fit_params, max_iter="auto", verbose=False,
         **_ica_kwargs(random_state),
     )
-    ica.fit(fit_raw, verbose=False)
+    ica.fit(fit_raw, picks="eeg", decim=decim, verbose=False)
 
     # ocular components: correlation with frontal channels standing in for EOG electrodes
     lower = {n.lower(): n for n in names}
     proxies = [lower[c.lower()] for c in eog_channels if c.lower() in lower]
     if not proxies and has_pos:
         proxies = [names[i] for i in np.argsort(locs[:, 1])[-2:]]  # the two most anterior channels
+    if heog is not None and all(c.lower() in lower for c in heog):
+        left, right = (lower[c.lower()] for c in heog)
+        name = f"{left}-{right}"
+        bipolar = fit_raw.get_data(picks=[left]) - fit_raw.get_data(picks=[right])
+        fit_raw.add_channels([mne.io.RawArray(bipolar, mne.create_info([name], sfreq, "eog"), verbose=False)], force_update_info=True)
+        proxies.append(name)
     eog_inds: list[int] = []
     eog_scores = None
     if proxies:
