@@ -20,6 +20,7 @@ MODULES = [
     "wavediff.modalities.eeg.artifacts",
     "wavediff.modalities.eeg.metrics",
     "wavediff.modalities.eeg.baselines",
+    "wavediff.modalities.eeg.context",
     "wavediff.diffusion.process",
     "wavediff.diffusion.denoiser",
     "wavediff.nets",

@@ -266,16 +266,30 @@ def test_uncertainty_maps_back_in_volts(eeg):
     assert np.abs(one[others]).max() == 0.0
 
 
-def test_training_batches_follow_the_protocol(eeg):
+@pytest.mark.filterwarnings("ignore:FastICA did not converge")
+def test_training_batches_follow_the_protocol(eeg, monkeypatch):
+    from wavediff.modalities.eeg import adapter
+
+    calls = []
+    real = adapter.ica_ocular
+
+    def spy(data, sfreq, names, positions):
+        calls.append(data.copy())
+        return real(data, sfreq, names, positions)
+
+    monkeypatch.setattr(adapter, "ica_ocular", spy)
     recipe = type(eeg).default_recipe()
-    recipe["train"]["clean_epochs"] = 8
+    recipe["train"].update(recordings=2, recording_seconds=30.0)
     batch = eeg.training_data(recipe, seed=0)
-    clean, noisy = batch(torch.Generator().manual_seed(1), 6)
-    assert clean.shape == (6, 1, 512) and noisy.shape == (6, 1 + eeg.context_channels, 512)
+    assert len(calls) == 2 and calls[0].shape == (19, 30 * 256)  # ICA runs on each whole contaminated recording
+    clean, noisy = batch(torch.Generator().manual_seed(1), 24)
+    assert clean.shape == (24, 1, 512) and noisy.shape == (24, 1 + eeg.context_channels, 512)
     std = noisy.std(dim=-1, unbiased=False)  # scaled by the noisy std; the ocular fit, a projection of the channel, in its units
-    assert torch.allclose(std[:, [0, 2, 3]], torch.ones(6, 3), atol=1e-5) and bool((std[:, 1] <= 1.0 + 1e-5).all())
+    assert torch.allclose(std[:, [0, 2, 3]], torch.ones(24, 3), atol=1e-5) and bool((std[:, 1] <= 1.0 + 1e-5).all())
     assert not torch.allclose(clean, noisy)
-    again = batch(torch.Generator().manual_seed(1), 6)
+    with_ica = noisy[:, 4].abs().amax(dim=-1) > 0  # ICA's estimate only in draws with the whole named montage
+    assert 0 < int(with_ica.sum()) < 24
+    again = batch(torch.Generator().manual_seed(1), 24)
     assert torch.equal(again[0], clean) and torch.equal(again[1], noisy)
 
 
@@ -284,7 +298,7 @@ def test_restore_returns_mne_objects_with_uncertainty(eeg, tmp_path, monkeypatch
     from wavediff.pipeline import train
 
     monkeypatch.setattr(type(eeg), "weights_path", classmethod(lambda cls: tmp_path / "weights.safetensors"))
-    small = {"net": {"preset": "tiny"}, "train": {"clean_epochs": 4, "batch_size": 4}, "sampler": {"steps": 2}}
+    small = {"net": {"preset": "tiny"}, "train": {"recordings": 2, "recording_seconds": 4.0, "batch_size": 4}, "sampler": {"steps": 2}}
     train(eeg, steps=2, recipe=small, progress=False)
     raw = _raw(sfreq=160.0, n_times=800)
     restored, std = restore(raw, n_samples=2, steps=2, return_std=True)
@@ -323,15 +337,15 @@ def test_training_pool_is_high_passed_as_the_recipe_says(eeg, monkeypatch):
 
     monkeypatch.setattr(datasets, "simulate_epochs", spy)
     recipe = type(eeg).default_recipe()
-    recipe["train"]["clean_epochs"] = 6
+    recipe["train"].update(recordings=3, recording_seconds=4.0)
     for highpass in (0.0, 0.5):
         eeg.training_data({**recipe, "train": {**recipe["train"], "highpass": highpass}}, seed=0)
-    assert calls == [(6, 0.0), (6, 0.5)]
+    assert calls == [(3, 0.0), (3, 0.5)]
 
 
 def test_training_windows_carry_evoked_transients_when_asked(eeg):
     recipe = type(eeg).default_recipe()
-    recipe["train"].update(clean_epochs=4, artifacts=["line"])
+    recipe["train"].update(recordings=2, recording_seconds=4.0, artifacts=["line"])
     draw = {f: eeg.training_data({**recipe, "train": {**recipe["train"], "erp_fraction": f}}, seed=0) for f in (0.0, 1.0)}
     plain, _ = draw[0.0](torch.Generator().manual_seed(1), 8)
     evoked, _ = draw[1.0](torch.Generator().manual_seed(1), 8)
@@ -432,6 +446,96 @@ def test_context_windows_give_each_channel_its_share_of_a_blink_and_a_saccade(ee
     assert np.array_equal(room.from_tensor(tensor, ctx).get_data(), noisy)
 
 
+NAMES_1020 = ["Fp1", "Fp2", "F7", "F3", "Fz", "F4", "F8", "T7", "C3", "Cz", "C4", "T8",
+              "P7", "P3", "Pz", "P4", "P8", "O1", "O2"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def ocular_recording():
+    """40 s of simulated 19-channel EEG with blinks and saccades of known topography (volts)."""
+    from wavediff.datasets.eeg import simulate_raw
+    from wavediff.modalities.eeg.artifacts import eog
+
+    brain = simulate_raw(n_seconds=40.0, sfreq=256.0, rng=5, highpass=0.5).get_data()
+    ocular = eog(brain.shape[1], 256.0, np.random.default_rng(6), NAMES_1020, kind="mixed")
+    return brain, ocular
+
+
+@pytest.mark.filterwarnings("ignore:FastICA did not converge")
+def test_ica_ocular_gives_each_channel_its_share_of_blinks_and_saccades(ocular_recording):
+    from wavediff.modalities.eeg.adapter import ica_ocular
+    from wavediff.modalities.eeg.artifacts import electrode_positions
+
+    brain, ocular = ocular_recording
+    noisy = brain + ocular
+    before = noisy.copy()
+    estimate = ica_ocular(noisy, 256.0, NAMES_1020, electrode_positions(NAMES_1020))
+    np.testing.assert_array_equal(noisy, before)
+    assert estimate.shape == noisy.shape
+    for ch in ("Fp1", "Fp2", "F7", "F8"):  # where blinks and saccades are largest
+        i = NAMES_1020.index(ch)
+        assert _rms(estimate[i] - ocular[i]) < 0.25 * _rms(ocular[i]), ch
+    assert _rms(noisy - estimate - brain) < 0.2 * _rms(noisy - brain)  # what is left is the brain
+
+
+def test_ica_ocular_declines_where_ica_cannot_be_trusted(ocular_recording):
+    from wavediff.modalities.eeg.adapter import ica_ocular
+    from wavediff.modalities.eeg.artifacts import electrode_positions
+
+    brain, ocular = ocular_recording
+    noisy, pos = brain + ocular, electrode_positions(NAMES_1020)
+    assert ica_ocular(noisy[:9], 256.0, NAMES_1020[:9], pos[:9]) is None  # too few electrodes
+    assert ica_ocular(noisy, 256.0, NAMES_1020, np.full_like(pos, np.nan)) is None  # no positions: no EOG proxies
+    assert ica_ocular(noisy[:, : 10 * 256], 256.0, NAMES_1020, pos) is None  # 10 s: too few samples for 18 components
+
+
+@pytest.mark.filterwarnings("ignore:FastICA did not converge")
+def test_context_4_takes_icas_ocular_estimate_out_first_and_shows_it(ocular_recording):
+    """The model sees the recording less ICA's ocular estimate (row 0, its references in rows 1-3) and
+    the estimate itself (row 4), scaled like the channel; an unchanged tensor gives ICA's cleaning."""
+    from wavediff.modalities.eeg.adapter import EEG, ica_ocular
+    from wavediff.modalities.eeg.artifacts import electrode_positions
+
+    brain, ocular = ocular_recording
+    raw = mne.io.RawArray(brain + ocular, mne.create_info(NAMES_1020, 256.0, "eeg"), verbose=False)
+    before = raw.get_data().copy()
+    room = EEG(context_channels=4)
+    tensor, ctx = room.to_tensor(raw)
+    assert tensor.shape == (19 * ctx["n_windows"], 5, 512)
+    expected = ica_ocular(before, 256.0, NAMES_1020, electrode_positions(NAMES_1020))
+    cleaned = mne.io.RawArray(before - expected, raw.info, verbose=False)
+    three, ctx3 = EEG(context_channels=3).to_tensor(cleaned)
+    torch.testing.assert_close(tensor[:, :4], three, rtol=0, atol=1e-5)  # rows 0-3: the ICA-cleaned recording
+    windows = np.stack([expected[:, s : s + 512] for s in ctx["starts"]], axis=1) / ctx3["scale"]
+    np.testing.assert_allclose(tensor[:, 4].numpy(), windows.reshape(-1, 512), rtol=0, atol=1e-5)
+    np.testing.assert_allclose(room.from_tensor(tensor, ctx).get_data(), before - expected, rtol=0, atol=1e-15)
+    np.testing.assert_array_equal(raw.get_data(), before)  # input untouched
+    # the model's change is added on top of ICA's cleaning
+    bump = tensor[:, :1].clone()
+    bump[0, 0, 100] += 1.0
+    change = room.from_tensor(bump, ctx).get_data() - (before - expected)
+    assert change[0, 100] > 0 and np.count_nonzero(np.abs(change) > 1e-15) < 512
+    anonymous = raw.copy().rename_channels({n: f"E{i}" for i, n in enumerate(NAMES_1020)})
+    tensor_a, ctx_a = room.to_tensor(anonymous)
+    assert not tensor_a[:, 4].any()  # no montage, no ICA: zeros, as in training, and nothing taken out
+    assert np.array_equal(room.from_tensor(tensor_a, ctx_a).get_data(), before)
+
+
+@pytest.mark.filterwarnings("ignore:FastICA did not converge")
+def test_epochs_are_decomposed_together(ocular_recording):
+    from wavediff.modalities.eeg.adapter import EEG, ica_ocular
+    from wavediff.modalities.eeg.artifacts import electrode_positions
+
+    brain, ocular = ocular_recording
+    data = (brain + ocular)[:, : 20 * 512].reshape(19, 20, 512).transpose(1, 0, 2)  # 20 epochs of 2 s
+    epochs = mne.EpochsArray(data, mne.create_info(NAMES_1020, 256.0, "eeg"), verbose=False)
+    tensor, ctx = EEG(context_channels=4).to_tensor(epochs)
+    joined = data.transpose(1, 0, 2).reshape(19, -1)
+    expected = ica_ocular(joined, 256.0, NAMES_1020, electrode_positions(NAMES_1020))
+    per_epoch = expected.reshape(19, 20, 512).transpose(1, 0, 2).reshape(-1, 512) / ctx["scale"].reshape(-1, 1)
+    np.testing.assert_allclose(tensor[:, 4].numpy(), per_epoch, rtol=0, atol=1e-5)
+
+
 def test_epochs_take_their_context_from_their_own_epoch():
     from wavediff.modalities.eeg.adapter import EEG
 
@@ -467,3 +571,19 @@ def test_single_channel_room_and_mismatched_weights(eeg, tmp_path):
         Restorer(single, with_context).restore(raw)
     with pytest.raises(InvalidInputError, match="context_channels"):
         EEG(context_channels=2)
+
+
+# ---------------------------------------------------------------------------- demo
+@pytest.mark.filterwarnings("ignore:FastICA did not converge")
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_demo_scores_every_method_and_writes_the_figure(eeg, tmp_path):
+    """`wavediff demo eeg`: the shipped model beside the classical methods on the same data, and its figure."""
+    if not eeg.weights_path().is_file():
+        pytest.skip("no shipped EEG model")
+    result = eeg.demo(tmp_path, seed=0)
+    methods = [row["method"] for row in result["table"]]
+    assert methods == ["noisy input", "band-pass 1-40 Hz + notch", "wavelet SureShrink", "ICA (auto EOG)",
+                       "ICA (auto EOG/EMG)", "wavediff (posterior mean)"]  # fmt: skip
+    noisy, learned = result["table"][0], result["table"][-1]
+    assert learned["RRMSE_t"] < noisy["RRMSE_t"]  # blinks at -3 dB: anything that works beats the input
+    assert result["figure"].is_file() and result["figure"].stat().st_size > 10_000

@@ -7,10 +7,15 @@
   each window divided by its standard deviation (EEGdenoiseNet's per-epoch scaling). The inverse blends
   the windows back (weighted overlap-add), undoes the scaling and returns to the recording's rate by
   adding the model's *change* resampled to that rate, so an unchanged tensor gives the recording back
-  exactly and content above the model's band is kept as recorded. With ``context_channels = 3`` (the
-  recipe's default) each window also carries three context windows (:func:`context_windows`): the
-  channel's ocular component as EOG regression on frontal references estimates it, the mean of the
-  frontal electrodes and the mean of the channel's nearest neighbours (:func:`spatial_context`).
+  exactly and content above the model's band is kept as recorded. With ``context_channels = 4`` (the
+  recipe's default) ICA's ocular estimate (:func:`ica_ocular`, over the whole recording) is taken out
+  first and the model corrects ICA's cleaning: it sees the ICA-cleaned channel with four context
+  windows (:mod:`.context`): the ocular component left in the channel as EOG regression on frontal
+  references estimates it, the mean of the frontal electrodes, the mean of the channel's nearest
+  neighbours, and what ICA took out of the channel. ICA's estimate counts as part of the change, so
+  there an unchanged tensor gives back ICA's cleaning. Where ICA cannot run (fewer than 10 named
+  electrodes, about 25 s of data) nothing is taken out and the last window is zeros; the model is
+  trained on both cases.
 """
 
 from __future__ import annotations
@@ -35,8 +40,9 @@ from wavediff.modality import Modality, atomic_output, register_modality
 from wavediff.tiling import extract_windows, overlap_add
 
 from .artifacts import electrode_positions
+from .context import context_windows, ica_ocular, spatial_context
 
-__all__ = ["EEG", "context_windows", "evoked_transient", "spatial_context"]
+__all__ = ["EEG", "context_windows", "evoked_transient", "ica_ocular", "spatial_context"]
 
 _READERS = {
     ".edf": mne.io.read_raw_edf,
@@ -80,6 +86,12 @@ class EEG(Modality):
         of the most frontal electrodes (where blinks are largest) and the mean of the channel's four
         nearest neighbours (brain activity is spatially smooth, muscle noise is not), from the 10-05
         positions of the channel names (see :func:`spatial_context` and :func:`context_windows`).
+        4: ICA first, then the model: the channel's ocular component as ICA estimates it over the
+        whole recording (:func:`ica_ocular`, the montage-wide unmixing that a window and three
+        references cannot give) is taken out of the recording, the three context windows above come
+        from what is left, and a fourth shows what ICA took out of the channel, so that the model can
+        correct ICA both ways. Without 10 named electrodes and about 25 s of data nothing is taken
+        out and the fourth window is zeros.
         Default: the recipe's ``[data] context_channels``.
 
     Examples
@@ -90,8 +102,8 @@ class EEG(Modality):
     >>> info = mne.create_info(["Fp1", "Cz", "O1"], 160.0, "eeg")
     >>> raw = mne.io.RawArray(np.random.default_rng(0).normal(0, 2e-5, (3, 1600)), info, verbose=False)
     >>> tensor, ctx = eeg.to_tensor(raw)
-    >>> tuple(tensor.shape)  # 3 channels x 7 windows of 512 samples at 256 Hz; each with 3 context windows
-    (21, 4, 512)
+    >>> tuple(tensor.shape)  # 3 channels x 7 windows of 512 samples at 256 Hz; each with 4 context windows
+    (21, 5, 512)
     >>> back = eeg.from_tensor(tensor, ctx)
     >>> bool(np.allclose(back.get_data(), raw.get_data(), rtol=0, atol=1e-12))
     True
@@ -105,9 +117,10 @@ class EEG(Modality):
     def __init__(self, sfreq: float = 256.0, window: float = 2.0, overlap: float = 0.25, context_channels: int | None = None):
         if context_channels is None:
             context_channels = int(self.default_recipe().get("data", {}).get("context_channels", 0))
-        if context_channels not in (0, 3):
+        if context_channels not in (0, 3, 4):
             raise InvalidInputError(
-                f"context_channels={context_channels!r}: use 0 (single channel) or 3 (ocular fit, frontal mean, neighbours)"
+                f"context_channels={context_channels!r}: use 0 (single channel), 3 (ocular fit, frontal mean, "
+                "neighbours) or 4 (ICA's ocular estimate taken out first, then those and the estimate)"
             )
         self.context_channels = context_channels
         if not np.isfinite(sfreq) or sfreq <= 0:
@@ -216,7 +229,9 @@ class EEG(Modality):
     def to_tensor(self, obj: Any, sfreq: float | None = None) -> tuple[torch.Tensor, dict[str, Any]]:
         """EEG -> windows ``(n_rows * n_windows, 1 + context_channels, window)`` at the model rate, each scaled to unit std.
 
-        Channel 0 of each row is the EEG channel's window; the others are its context windows.
+        Channel 0 of each row is the EEG channel's window (with ``context_channels = 4``, less ICA's
+        ocular estimate, which :meth:`from_tensor` counts as part of the change); the others are its
+        context windows.
         """
         data, rate, rebuild = self._unpack(obj, sfreq)
         if data.size == 0 or data.shape[-1] == 0:
@@ -228,6 +243,13 @@ class EEG(Modality):
         n_model = model.shape[-1]
         pad = max(0, self.window - n_model)
         padded = np.pad(model, ((0, 0), (0, pad)), mode="reflect" if pad < n_model else "edge") if pad else model
+        n_ch = rebuild["shape"][-2] if len(rebuild["shape"]) > 1 else 1  # epochs: channels within each epoch
+        names = rebuild.get("names")
+        positions = electrode_positions(names) if names else np.full((n_ch, 3), np.nan)
+        ocular = None
+        if self.context_channels == 4:  # ICA first: the model sees the recording without ICA's ocular estimate
+            ocular = self._ica_context(padded, n_ch, names, positions)
+            padded = padded - ocular
         windows, starts = extract_windows(padded, self.window, self.hop)  # (rows, n_win, window)
         scale = windows.std(axis=-1, keepdims=True)
         scale = np.where(scale > 0, scale, 1.0)
@@ -236,12 +258,12 @@ class EEG(Modality):
         # keep the float32 input so the inverse can add only what the model changed (exact round trip)
         reference = tensor.numpy().copy()
         if self.context_channels:
-            n_ch = rebuild["shape"][-2] if len(rebuild["shape"]) > 1 else 1  # epochs: channels within each epoch
-            names = rebuild.get("names")
-            positions = electrode_positions(names) if names else np.full((n_ch, 3), np.nan)
             refs = np.concatenate([spatial_context(group, positions) for group in padded.reshape(-1, n_ch, padded.shape[-1])])
             ref_windows = extract_windows(refs, self.window, self.hop)[0].transpose(0, 2, 1, 3).reshape(-1, 3, self.window)
             ctx_windows = context_windows(scaled, ref_windows)  # (rows * n_win, 3, window)
+            if ocular is not None:
+                ocular_windows = (extract_windows(ocular, self.window, self.hop)[0] / scale).reshape(-1, 1, self.window)
+                ctx_windows = np.concatenate([ctx_windows, ocular_windows], axis=1)
             ctx_tensor = torch.from_numpy(ctx_windows.astype(np.float32))
             tensor = torch.cat([tensor, ctx_tensor], dim=1)
         context = {
@@ -254,11 +276,28 @@ class EEG(Modality):
             "scale": scale,
             "data": data,
             "tensor_input": reference,
+            "ocular": ocular,
         }
         return tensor, context
 
+    def _ica_context(self, padded: np.ndarray, n_ch: int, names: list[str] | None, positions: np.ndarray) -> np.ndarray:
+        """ICA's ocular estimate (:func:`ica_ocular`) for every row of ``padded``, zeros where ICA cannot run.
+
+        Epochs are decomposed together (ICA's unmixing is spatial, the same for every epoch).
+        """
+        groups = padded.reshape(-1, n_ch, padded.shape[-1])
+        joined = groups.transpose(1, 0, 2).reshape(n_ch, -1)
+        ocular = ica_ocular(joined, self.sfreq, names, positions) if names else None
+        if ocular is None:
+            return np.zeros_like(padded)
+        return ocular.reshape(n_ch, len(groups), -1).transpose(1, 0, 2).reshape(padded.shape)
+
     def from_tensor(self, tensor: torch.Tensor, context: dict[str, Any]) -> Any:
-        """Inverse of :meth:`to_tensor`: windows -> the same kind of object as the input, a new copy."""
+        """Inverse of :meth:`to_tensor`: windows -> the same kind of object as the input, a new copy.
+
+        The change of the windows, and ICA's ocular estimate where :meth:`to_tensor` took it out, is
+        brought back to the recording's rate and applied to the recording.
+        """
         n_rows = context["data"].shape[0]
         expected = (n_rows * context["n_windows"], 1, self.window)
         if tensor.ndim == 3 and tensor.shape[1] == 1 + self.context_channels:
@@ -266,14 +305,21 @@ class EEG(Modality):
         if tuple(tensor.shape) != expected:
             raise ShapeError(f"tensor has shape {tuple(tensor.shape)}; this context expects {expected}")
         delta = tensor.detach().cpu().double().numpy() - context["tensor_input"].astype(np.float64)
-        return self._rebuild(context["data"] + self._to_recording(delta, context), context)
+        return self._rebuild(context["data"] + self._to_recording(delta, context, context.get("ocular")), context)
 
-    def _to_recording(self, values: np.ndarray, context: dict[str, Any]) -> np.ndarray:
-        """Per-window values in tensor units -> (rows, n_times) in volts at the recording's rate."""
+    def _to_recording(self, values: np.ndarray, context: dict[str, Any], removed: np.ndarray | None = None) -> np.ndarray:
+        """Per-window values in tensor units -> (rows, n_times) in volts at the recording's rate.
+
+        ``removed`` (model rate): what was taken out of the recording before the model saw it (ICA's
+        ocular estimate), part of the change.
+        """
         n_rows = context["data"].shape[0]
         windows = values.reshape(n_rows, context["n_windows"], self.window) * context["scale"]
         padded_len = max(context["n_model"], self.window)
-        out = overlap_add(windows, context["starts"], padded_len)[:, : context["n_model"]]
+        out = overlap_add(windows, context["starts"], padded_len)
+        if removed is not None:
+            out = out - removed
+        out = out[:, : context["n_model"]]
         if context["sfreq"] != self.sfreq:
             out = mne.filter.resample(out, up=context["sfreq"], down=self.sfreq, method="polyphase", verbose="error")
             out = _fit_length(out, context["n_times"])
@@ -312,17 +358,23 @@ class EEG(Modality):
 
     # ------------------------------------------------------------------ learning
     def training_data(self, recipe: dict[str, Any], seed: int = 0) -> Any:
-        """Pairs (clean ``(B, 1, W)``, contaminated ``(B, 1 + context_channels, W)``) of windows, scaled by the contaminated window's std.
+        """Pairs (clean ``(B, 1, W)``, contaminated ``(B, 1 + context_channels, W)``) of windows, scaled by the model input's std.
 
-        Clean windows are simulated multichannel EEG (``wavediff.datasets.eeg``), to which a fraction
-        ``erp_fraction`` of the draws adds an evoked transient (:func:`evoked_transient`) so that the
-        prior knows event-related potentials are brain activity. A fraction ``clean_fraction`` of the
-        draws is left without artifact, so that clean EEG is known to need no change; the others contaminate
-        a whole epoch with one artifact type at an SNR uniform in the recipe's range (EEGdenoiseNet
-        protocol, realistic topographies), then keeps one channel: the per-channel SNR therefore
-        varies as it does across a real montage. Its context windows come from the contaminated
-        epoch (:meth:`_training_context`).
+        A pool of ``[train] recordings`` simulated 19-channel recordings of ``recording_seconds`` each
+        (``wavediff.datasets.eeg``) is made first. Each gets evoked transients (:func:`evoked_transient`,
+        ``erp_fraction`` of them per window length on average), so that the prior knows event-related
+        potentials are brain activity; a share ``clean_fraction`` of the recordings is left without
+        artifact, so that clean EEG is known to need no change, and the others are contaminated as a
+        whole with one artifact type at an SNR uniform in the recipe's range (EEGdenoiseNet's
+        definition over the recording, realistic topographies, as the benchmark does): windows of one
+        recording range from artifact-free to swamped. With ``context_channels = 4`` ICA's ocular
+        estimate (:func:`ica_ocular`) is computed on each contaminated recording and, in draws that
+        see the whole named montage, taken out first, as restoring it would. A draw is one window of
+        one channel at a random offset, with its context windows; the montage it comes with
+        (:meth:`_training_montage`) is the whole one, an anonymous one, a sparse one or the channel
+        alone.
         """
+        from tqdm.auto import tqdm
         from wavediff.datasets.eeg import simulate_epochs
 
         from .artifacts import contaminate
@@ -331,55 +383,71 @@ class EEG(Modality):
         rng = np.random.default_rng(seed)
         names = list(cfg.get("channels", ["Fp1", "Fp2", "F7", "F3", "Fz", "F4", "F8", "T7", "C3", "Cz", "C4", "T8",
                                           "P7", "P3", "Pz", "P4", "P8", "O1", "O2"]))  # fmt: skip
-        pool = simulate_epochs(
-            int(cfg.get("clean_epochs", 256)), n_seconds=self.window / self.sfreq, sfreq=self.sfreq, ch_names=names, rng=rng,
-            highpass=float(cfg.get("highpass", 0.0)),
+        clean = simulate_epochs(
+            int(cfg.get("recordings", 64)), n_seconds=float(cfg.get("recording_seconds", 40.0)), sfreq=self.sfreq,
+            ch_names=names, rng=rng, highpass=float(cfg.get("highpass", 0.0)),
         )
         artifacts = list(cfg.get("artifacts", ["eog", "emg", "mix", "line", "pop", "drift"]))
         lo, hi = (float(v) for v in cfg.get("snr_db", [-7.0, 2.0]))
         erp_fraction = float(cfg.get("erp_fraction", 0.0))
         clean_fraction = float(cfg.get("clean_fraction", 0.0))
         positions = electrode_positions(names)
+        n_rec, n_ch, n_times = clean.shape
+        if n_times < self.window:
+            raise InvalidInputError(f"[train] recording_seconds gives {n_times} samples, fewer than one window ({self.window})")
+        noisy = np.empty_like(clean)
+        ocular = np.zeros_like(clean) if self.context_channels == 4 else None
+        for k in tqdm(range(n_rec), desc="simulating training recordings", disable=None):
+            for _ in range(rng.poisson(erp_fraction * n_times / self.window)):  # brain transients to keep, not only rhythms
+                start = rng.integers(n_times - self.window + 1)
+                clean[k, :, start : start + self.window] += evoked_transient(positions, self.window, self.sfreq, rng)
+            if rng.random() < clean_fraction:  # artifact-free EEG must come out as it went in
+                noisy[k] = clean[k]
+            else:
+                artifact = artifacts[rng.integers(len(artifacts))]
+                noisy[k] = contaminate(clean[k], self.sfreq, rng, artifact, rng.uniform(lo, hi), ch_names=names)[0]
+            if ocular is not None:
+                estimate = ica_ocular(noisy[k], self.sfreq, names, positions)
+                if estimate is not None:
+                    ocular[k] = estimate
 
         def batch(generator: torch.Generator, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
             r = np.random.default_rng(int(torch.randint(0, 2**62, (1,), generator=generator)))
-            clean = np.empty((batch_size, self.window))
-            noisy = np.empty((batch_size, 1 + self.context_channels, self.window))
+            x = np.empty((batch_size, self.window))
+            y = np.empty((batch_size, 1 + self.context_channels, self.window))
             for i in range(batch_size):
-                epoch = pool[r.integers(len(pool))]
-                if r.random() < erp_fraction:  # brain transients the model must keep, not only rhythms
-                    epoch = epoch + evoked_transient(positions, self.window, self.sfreq, r)
-                if r.random() < clean_fraction:  # artifact-free EEG must come out as it went in
-                    y = epoch
-                else:
-                    y, _ = contaminate(epoch, self.sfreq, r, artifacts[r.integers(len(artifacts))], r.uniform(lo, hi), ch_names=names)
-                ch = r.integers(epoch.shape[0])
-                scale = y[ch].std() or 1.0
-                clean[i], noisy[i, 0] = epoch[ch] / scale, y[ch] / scale
+                k, ch, start = r.integers(n_rec), r.integers(n_ch), r.integers(n_times - self.window + 1)
+                span = slice(start, start + self.window)
+                keep, named = self._training_montage(n_ch, ch, r)
+                with_ica = ocular is not None and named and len(keep) == n_ch  # ICA needs the whole named montage, as when restoring
+                window = noisy[k, :, span] - ocular[k, :, span] if with_ica else noisy[k, :, span]
+                scale = window[ch].std() or 1.0
+                x[i], y[i, 0] = clean[k, ch, span] / scale, window[ch] / scale
                 if self.context_channels:
-                    noisy[i, 1:] = context_windows(noisy[i, :1], self._training_context(y, ch, positions, r)[None])[0]
-            return torch.from_numpy(clean[:, None]).float(), torch.from_numpy(noisy).float()
+                    pos = positions[keep] if named else np.full((len(keep), 3), np.nan)
+                    refs = spatial_context(window[keep], pos)[int(np.flatnonzero(keep == ch)[0])]
+                    y[i, 1:4] = context_windows(y[i, :1], refs[None])[0]
+                if ocular is not None:
+                    y[i, 4] = ocular[k, ch, span] / scale if with_ica else 0.0
+            return torch.from_numpy(x[:, None]).float(), torch.from_numpy(y).float()
 
         return batch
 
     @staticmethod
-    def _training_context(y: np.ndarray, ch: int, positions: np.ndarray, r: np.random.Generator) -> np.ndarray:
-        """Reference signals ``(3, n_times)`` of channel ``ch`` of a contaminated epoch, as a recording of it would give them.
+    def _training_montage(n_ch: int, ch: int, r: np.random.Generator) -> tuple[np.ndarray, bool]:
+        """The channels a training draw of channel ``ch`` comes with, and whether their positions are known.
 
-        Most draws use the whole montage; some drop the positions (files with unknown channel names)
-        and some keep only a few channels, down to the channel alone, so that the model also knows
-        what context from a sparse or anonymous montage is worth.
+        Most draws use the whole named montage; some drop the positions (files with unknown channel
+        names) and some keep only a few channels, down to the channel alone, so that the model also
+        knows what context from a sparse or anonymous montage is worth.
         """
         u = r.random()
         if u < 0.1:  # the channel alone
-            return spatial_context(y[ch : ch + 1], positions[ch : ch + 1])[0]
+            return np.array([ch]), True
         if u < 0.25:  # a sparse montage of 2-8 channels, the cleaned one among them
-            others = r.permutation(np.setdiff1d(np.arange(len(y)), [ch]))[: r.integers(1, 8)]
-            keep = np.concatenate([[ch], others])
-            return spatial_context(y[keep], positions[keep])[0]
-        if u < 0.4:  # no positions known
-            return spatial_context(y, np.full_like(positions, np.nan))[ch]
-        return spatial_context(y, positions)[ch]
+            others = r.permutation(np.setdiff1d(np.arange(n_ch), [ch]))[: r.integers(1, 8)]
+            return np.concatenate([[ch], others]), True
+        return np.arange(n_ch), u >= 0.4  # the whole montage, without positions in 15 % of the draws
 
     # ------------------------------------------------------------------ evaluation
     def degrade(self, clean: Any, rng: np.random.Generator, artifact: str = "eog", snr_db: float = 0.0, sfreq: float | None = None) -> Any:
@@ -435,80 +503,6 @@ def evoked_transient(positions: np.ndarray, n_times: int, sfreq: float, rng: np.
         out += np.outer(topo, amplitude * np.exp(-0.5 * ((t - latency) / width) ** 2))
     out[known] -= out[known].mean(axis=0)
     return out
-
-
-def spatial_context(data: np.ndarray, positions: np.ndarray, neighbours: int = 4) -> np.ndarray:
-    """Reference signals ``(n_channels, 3, n_times)`` for each channel of one recording ``(n_channels, n_times)``.
-
-    Row 0 is a vertical-EOG reference, the mean of the most frontal electrodes (within 2 cm of the most
-    anterior one: Fp1, Fpz, Fp2 on a 10-20 montage), where blinks are largest; row 1 a horizontal-EOG
-    reference, the leftmost minus the rightmost electrode of the front of the head (within 5 cm of the
-    most anterior: F7 - F8 on a 10-20 montage), where saccades are largest; row 2 the mean of the
-    channel's ``neighbours`` nearest electrodes. ``positions`` ``(n_channels, 3)`` (m, NaN where
-    unknown) come from :func:`~wavediff.modalities.eeg.artifacts.electrode_positions`. Without two known
-    positions rows 0 and 2 are the mean of the other channels and row 1 is zero; a single channel is its
-    own reference. :func:`context_windows` turns them into the model's context.
-
-    Examples
-    --------
-    >>> x = np.arange(12.0).reshape(3, 4)
-    >>> spatial_context(x, np.full((3, 3), np.nan))[0]  # no montage: the mean of the other two channels
-    array([[6., 7., 8., 9.],
-           [0., 0., 0., 0.],
-           [6., 7., 8., 9.]])
-    """
-    n = data.shape[0]
-    if n == 1:
-        return np.stack([data, np.zeros_like(data), data], axis=1)
-    others = (data.sum(axis=0, keepdims=True) - data) / (n - 1)
-    known = np.flatnonzero(np.isfinite(positions).all(axis=1))
-    if len(known) < 2:
-        return np.stack([others, np.zeros_like(data), others], axis=1)
-    anterior = positions[known, 1]
-    vertical = np.broadcast_to(data[known[anterior >= anterior.max() - 0.02]].mean(axis=0), data.shape)
-    front = known[anterior >= anterior.max() - 0.05]
-    left, right = front[np.argmin(positions[front, 0])], front[np.argmax(positions[front, 0])]
-    horizontal = np.broadcast_to(data[left] - data[right], data.shape)
-    near = others.copy()
-    k = min(neighbours, len(known) - 1)
-    for i in known:
-        dist = np.linalg.norm(positions[known] - positions[i], axis=1)
-        order = [j for j in known[np.argsort(dist)] if j != i][:k]
-        near[i] = data[order].mean(axis=0)
-    return np.stack([vertical, horizontal, near], axis=1)
-
-
-def context_windows(windows: np.ndarray, references: np.ndarray) -> np.ndarray:
-    """The model's three context windows ``(n, 3, W)`` from channel windows ``(n, W)`` and their references ``(n, 3, W)``.
-
-    Row 0 is the channel's ocular component as the classical regression method estimates it: the
-    least-squares fit of the window on its vertical and horizontal EOG references (:func:`spatial_context`,
-    means removed, a small ridge), in the units of ``windows`` (the model's windows are scaled to unit
-    std, so its amplitude relative to the channel is kept). Rows 1 and 2 are the vertical-EOG reference
-    (the ocular waveform, also where the fit is poor) and the neighbours' mean, each scaled to unit std.
-
-    Examples
-    --------
-    >>> t = np.linspace(0.0, 1.0, 64)
-    >>> blink = np.exp(-((t - 0.5) / 0.05) ** 2)
-    >>> refs = np.stack([blink, np.zeros(64), np.sin(40 * t)])[None]
-    >>> ctx = context_windows((0.5 * blink + 0.1 * np.sin(90 * t))[None], refs)
-    >>> bool(np.allclose(ctx[0, 0], 0.5 * (blink - blink.mean()), atol=0.01))
-    True
-    """
-    y = windows - windows.mean(axis=-1, keepdims=True)
-    regs = references[:, :2] - references[:, :2].mean(axis=-1, keepdims=True)
-    gram = regs @ regs.transpose(0, 2, 1)  # (n, 2, 2)
-    ridge = 1e-9 * np.trace(gram, axis1=1, axis2=2)[:, None, None] + np.finfo(np.float64).tiny
-    beta = np.linalg.solve(gram + ridge * np.eye(2), (regs @ y[..., None]))  # (n, 2, 1)
-    fit = (beta.transpose(0, 2, 1) @ regs)[:, 0]
-    return np.stack([fit, _unit_std(references[:, 0]), _unit_std(references[:, 2])], axis=1)
-
-
-def _unit_std(windows: np.ndarray) -> np.ndarray:
-    """Each window (last axis) divided by its standard deviation (windows that are constant stay as they are)."""
-    scale = windows.std(axis=-1, keepdims=True)
-    return windows / np.where(scale > 0, scale, 1.0)
 
 
 def _drop_export_padding(raw: mne.io.BaseRaw) -> mne.io.BaseRaw:

@@ -22,6 +22,24 @@ def _row(label: str, clean: np.ndarray, est: np.ndarray, noisy: np.ndarray, sfre
     return {"method": label, **{k: round(float(v), 3) for k, v in m.items()}, "time s": round(seconds, 2)}
 
 
+def _draws_spread(room: Any, raw: Any, channels: list[int], seed: int) -> np.ndarray:
+    """Spread (volts) of 4 posterior draws (the recipe's sampler) of the windows of ``channels``, zeros elsewhere.
+
+    The whole montage is prepared (the model's context comes from it), but only the shown channels
+    are drawn: the draws cost a sampler run each, and a demo must stay under a minute.
+    """
+    import torch
+
+    from wavediff.pipeline import Restorer
+
+    restorer = Restorer(room, n_samples=4, seed=seed)
+    tensor, context = room.to_tensor(raw)
+    rows = np.concatenate([np.arange(c * context["n_windows"], (c + 1) * context["n_windows"]) for c in channels])
+    spread = torch.zeros(tensor.shape[0], 1, tensor.shape[-1])
+    spread[rows] = restorer.restore_tensor(tensor[rows]).std(0)
+    return room.uncertainty_from_tensor(spread, context).get_data()
+
+
 def run_demo(room: Any, out_dir: Path, seed: int = 0) -> dict[str, Any]:
     import matplotlib
 
@@ -31,7 +49,8 @@ def run_demo(room: Any, out_dir: Path, seed: int = 0) -> dict[str, Any]:
 
     out_dir.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
-    clean_raw = simulate_raw(n_seconds=10.0, sfreq=256.0, rng=rng)
+    # 30 s: long enough for ICA, the classical baseline and the model's montage-wide context
+    clean_raw = simulate_raw(n_seconds=30.0, sfreq=256.0, rng=rng)
     noisy_raw = room.degrade(clean_raw, rng, artifact="eog", snr_db=-3.0)
     sfreq = clean_raw.info["sfreq"]
     names = clean_raw.ch_names
@@ -42,12 +61,14 @@ def run_demo(room: Any, out_dir: Path, seed: int = 0) -> dict[str, Any]:
     for label, fn in (
         ("band-pass 1-40 Hz + notch", lambda d: bandpass_notch(d, sfreq)),
         ("wavelet SureShrink", lambda d: wavelet_denoise(d, sfreq)),
+        ("ICA (auto EOG)", lambda d: ica_clean(d, sfreq, names, reject_emg=False)),
         ("ICA (auto EOG/EMG)", lambda d: ica_clean(d, sfreq, names)),
     ):
         t0 = time.perf_counter()
         results[label] = fn(noisy)
         rows.append(_row(label, clean, results[label], noisy, sfreq, time.perf_counter() - t0))
 
+    show = [names.index(c) for c in ("Fp1", "O1") if c in names] or [0]
     std = None
     if room.weights_path().is_file():
         from wavediff.pipeline import Restorer
@@ -56,24 +77,23 @@ def run_demo(room: Any, out_dir: Path, seed: int = 0) -> dict[str, Any]:
         t0 = time.perf_counter()
         results[label] = Restorer(room, seed=seed).restore(noisy_raw).get_data()
         rows.append(_row(label, clean, results[label], noisy, sfreq, time.perf_counter() - t0))
-        # the uncertainty: spread of 4 posterior draws (the recipe's sampler)
-        std = Restorer(room, n_samples=4, seed=seed).restore(noisy_raw, return_std=True)[1].get_data()
+        std = _draws_spread(room, noisy_raw, show, seed)
     else:
         print(f"(no shipped EEG model at {room.weights_path()}: train one with `wavediff train eeg`)")
 
     print(markdown_table(rows, digits=3))
 
-    t = np.arange(clean.shape[1]) / sfreq
-    show = [names.index(c) for c in ("Fp1", "O1") if c in names] or [0]
+    shown = slice(0, int(10 * sfreq))  # the first 10 s: blinks stay visible
+    t = np.arange(clean.shape[1])[shown] / sfreq
     fig, axes = plt.subplots(len(show), 1, figsize=(12, 3.2 * len(show)), sharex=True, squeeze=False)
     for ax, ch in zip(axes[:, 0], show):
-        ax.plot(t, noisy[ch] * 1e6, color="0.7", lw=0.8, label="noisy (EOG, -3 dB)")
-        ax.plot(t, clean[ch] * 1e6, color="k", lw=0.9, label="clean")
+        ax.plot(t, noisy[ch, shown] * 1e6, color="0.7", lw=0.8, label="noisy (EOG, -3 dB)")
+        ax.plot(t, clean[ch, shown] * 1e6, color="k", lw=0.9, label="clean")
         for label, est in results.items():
-            ax.plot(t, est[ch] * 1e6, lw=0.8, label=label)
+            ax.plot(t, est[ch, shown] * 1e6, lw=0.8, label=label)
         if std is not None:
-            mean = results["wavediff (posterior mean)"][ch] * 1e6
-            ax.fill_between(t, mean - 2 * std[ch] * 1e6, mean + 2 * std[ch] * 1e6, alpha=0.25, label="wavediff ±2 std")
+            mean, spread = results["wavediff (posterior mean)"][ch, shown] * 1e6, std[ch, shown] * 1e6
+            ax.fill_between(t, mean - 2 * spread, mean + 2 * spread, alpha=0.25, label="wavediff ±2 std")
         ax.set_ylabel(f"{names[ch]} (µV)")
         ax.legend(loc="upper right", fontsize=7, ncol=2)
     axes[-1, 0].set_xlabel("time (s)")
