@@ -6,7 +6,8 @@
   single-channel method of the EEG denoising literature, through :func:`wavediff.classical.denoise_wavelet`.
 * :func:`ica_clean` - independent component analysis (FastICA, or extended Infomax as EEGLAB's ``runica``)
   with automatic rejection of ocular components (``ICA.find_bads_eog`` with frontal EEG channels standing
-  in for vertical and horizontal EOG electrodes) and of muscle components (``ICA.find_bads_muscle``, Dharmaprani et al. 2016).
+  in for vertical and horizontal EOG electrodes) and of muscle components (``ICA.find_bads_muscle``,
+  Dharmaprani et al. 2016).
 * :func:`eog_regression` - Gratton et al. (1983) regression of ocular activity out of every channel
   (``mne.preprocessing.EOGRegression``), with frontal channels standing in for vertical and horizontal EOG.
 

@@ -54,11 +54,10 @@ def eog_proxies(positions: np.ndarray) -> tuple[np.ndarray, int, int]:
 def spatial_context(data: np.ndarray, positions: np.ndarray, neighbours: int = 4) -> np.ndarray:
     """Reference signals ``(n_channels, 3, n_times)`` for each channel of one recording ``(n_channels, n_times)``.
 
-    Row 0 is a vertical-EOG reference, the mean of the most frontal electrodes (within 2 cm of the most
-    anterior one: Fp1, Fpz, Fp2 on a 10-20 montage), where blinks are largest; row 1 a horizontal-EOG
-    reference, the leftmost minus the rightmost electrode of the front of the head (within 5 cm of the
-    most anterior: F7 - F8 on a 10-20 montage), where saccades are largest; row 2 the mean of the
-    channel's ``neighbours`` nearest electrodes. ``positions`` ``(n_channels, 3)`` (m, NaN where
+    Row 0 is a vertical-EOG reference, the mean of the most frontal electrodes (Fp1, Fpz, Fp2 on a
+    10-20 montage); row 1 a horizontal-EOG reference, the left minus the right frontal electrode (F7 -
+    F8), both chosen by :func:`eog_proxies`; row 2 the mean of the channel's ``neighbours`` nearest
+    electrodes. ``positions`` ``(n_channels, 3)`` (m, NaN where
     unknown) come from :func:`~wavediff.modalities.eeg.artifacts.electrode_positions`. Without two known
     positions rows 0 and 2 are the mean of the other channels and row 1 is zero; a single channel is its
     own reference. :func:`context_windows` turns them into the model's context.

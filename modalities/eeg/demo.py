@@ -22,22 +22,18 @@ def _row(label: str, clean: np.ndarray, est: np.ndarray, noisy: np.ndarray, sfre
     return {"method": label, **{k: round(float(v), 3) for k, v in m.items()}, "time s": round(seconds, 2)}
 
 
-def _draws_spread(room: Any, raw: Any, channels: list[int], seed: int) -> np.ndarray:
-    """Spread (volts) of 4 posterior draws (the recipe's sampler) of the windows of ``channels``, zeros elsewhere.
+def _draws_spread(restorer: Any, tensor: Any, context: dict[str, Any], channels: list[int]) -> np.ndarray:
+    """Spread (volts) of the restorer's posterior draws of the windows of ``channels``, zeros elsewhere.
 
-    The whole montage is prepared (the model's context comes from it), but only the shown channels
-    are drawn: the draws cost a sampler run each, and a demo must stay under a minute.
+    ``tensor`` holds the whole montage (the model's context comes from it), but only the shown
+    channels are drawn: the draws cost a sampler run each, and a demo must stay under a minute.
     """
     import torch
 
-    from wavediff.pipeline import Restorer
-
-    restorer = Restorer(room, n_samples=4, seed=seed)
-    tensor, context = room.to_tensor(raw)
     rows = np.concatenate([np.arange(c * context["n_windows"], (c + 1) * context["n_windows"]) for c in channels])
     spread = torch.zeros(tensor.shape[0], 1, tensor.shape[-1])
     spread[rows] = restorer.restore_tensor(tensor[rows]).std(0)
-    return room.uncertainty_from_tensor(spread, context).get_data()
+    return restorer.modality.uncertainty_from_tensor(spread, context).get_data()
 
 
 def run_demo(room: Any, out_dir: Path, seed: int = 0) -> dict[str, Any]:
@@ -74,10 +70,12 @@ def run_demo(room: Any, out_dir: Path, seed: int = 0) -> dict[str, Any]:
         from wavediff.pipeline import Restorer
 
         label = "wavediff (posterior mean)"
+        restorer = Restorer(room, n_samples=4, seed=seed)  # 4 draws (the recipe's sampler) for the uncertainty
         t0 = time.perf_counter()
-        results[label] = Restorer(room, seed=seed).restore(noisy_raw).get_data()
+        tensor, context = room.to_tensor(noisy_raw)  # ICA and the context, once for the estimate and the draws
+        results[label] = room.from_tensor(restorer.posterior_mean_tensor(tensor), context).get_data()
         rows.append(_row(label, clean, results[label], noisy, sfreq, time.perf_counter() - t0))
-        std = _draws_spread(room, noisy_raw, show, seed)
+        std = _draws_spread(restorer, tensor, context, show)
     else:
         print(f"(no shipped EEG model at {room.weights_path()}: train one with `wavediff train eeg`)")
 
