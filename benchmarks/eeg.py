@@ -93,14 +93,14 @@ def epoch_metrics(clean: np.ndarray, est: np.ndarray, sfreq: float) -> dict[str,
     }
 
 
-def run(recordings: list[mne.io.BaseRaw], snrs: list[float], n_samples: int, seed: int) -> list[dict]:
+def run(recordings: list[mne.io.BaseRaw], snrs: list[float], n_draws: int, seed: int) -> list[dict]:
     room = get_modality("eeg")
     have_model = room.weights_path().is_file()
     restorer = None
     if have_model:
         from wavediff.pipeline import Restorer
 
-        restorer = Restorer(room, n_samples=n_samples, seed=seed)
+        restorer = Restorer(room, n_draws=n_draws, seed=seed)
     rows = []
     rng = np.random.default_rng(seed)
     for rec in recordings:
@@ -151,15 +151,15 @@ def settings(recordings: list[mne.io.BaseRaw], snrs: list[float], seed: int) -> 
     duration = sum(rec.times[-1] + 1 / rec.info["sfreq"] for rec, *_ in cases)
     body = []
     for overlap in (0.0, 0.25, 0.5):
-        for label, kwargs in (("posterior mean (1 evaluation)", {}), ("1 draw, DPM-Solver++ 6 steps", {"steps": 6, "n_samples": 1}), ("mean of 4 draws, 6 steps", {"steps": 6, "n_samples": 4})):
+        for label, kwargs in (("posterior mean (1 evaluation)", {}), ("1 draw, DPM-Solver++ 6 steps", {"steps": 6, "n_draws": 1}), ("mean of 4 draws, 6 steps", {"steps": 6, "n_draws": 4})):
             restorer = Restorer(EEG(overlap=overlap), steps=kwargs.get("steps"), seed=seed)
             err = {"eog": [], "emg": []}
             seam, elsewhere, seconds = [], [], 0.0
             for rec, artifact, _, noisy in cases:
                 t0 = time.perf_counter()
-                if "n_samples" in kwargs:  # draws, even for one
+                if "n_draws" in kwargs:  # draws, even for one
                     tensor, ctx = restorer.modality.to_tensor(noisy)
-                    est = restorer.modality.from_tensor(restorer.restore_tensor(tensor, kwargs["n_samples"]).mean(0), ctx).get_data()
+                    est = restorer.modality.from_tensor(restorer.restore_tensor(tensor, kwargs["n_draws"]).mean(0), ctx).get_data()
                 else:
                     est = restorer.restore(noisy).get_data()
                 seconds += time.perf_counter() - t0
@@ -280,7 +280,7 @@ def coverage(
         cases.append((artifact, keep, rec.copy().crop(tmax=tmax), noisy.copy().crop(tmax=tmax)))
     body = []
     for n_steps in steps:
-        restorer = Restorer("eeg", steps=n_steps, n_samples=n_draws, seed=seed)
+        restorer = Restorer("eeg", steps=n_steps, n_draws=n_draws, seed=seed)
         inside = {(a, p): [] for a in ("eog", "emg") for p in levels}
         ratio = {"eog": [], "emg": []}
         for artifact, keep, clean, noisy in cases:
@@ -327,7 +327,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=None, help="folder of real EEG recordings (EDF/FIF)")
     parser.add_argument("--eegdenoisenet", type=Path, default=None, help="folder with EEGdenoiseNet's three .npy files: run its exact protocol")
     parser.add_argument("--quick", action="store_true", help="three SNR levels and shorter recordings")
-    parser.add_argument("--samples", type=int, default=1, help="posterior draws averaged by wavediff (1: the direct posterior mean)")
+    parser.add_argument("--draws", type=int, default=1, help="posterior draws averaged by wavediff (1: the direct posterior mean)")
     parser.add_argument("--seed", type=int, default=12345)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "eeg.md")
     args = parser.parse_args()
@@ -344,24 +344,24 @@ def main() -> None:
     ]
     if not room.weights_path().is_file():
         parts.append("No shipped model: only the classical methods are compared.\n")
-        sim_rows = run([simulated_clean(seconds, args.seed)], snrs, args.samples, args.seed)
+        sim_rows = run([simulated_clean(seconds, args.seed)], snrs, args.draws, args.seed)
         parts.append(table(sim_rows, f"Simulated 19-channel EEG, high-passed at {HIGHPASS_HZ:g} Hz"))
         print("\n".join(parts))
         return
     import json
 
     info = json.loads(room.weights_path().with_suffix(".json").read_text())["info"]
-    estimate = "the direct posterior mean (one network evaluation)" if args.samples == 1 else f"mean of {args.samples} draws"
+    estimate = "the direct posterior mean (one network evaluation)" if args.draws == 1 else f"mean of {args.draws} draws"
     parts.append(f"Model: `{info['command']}` ({info['steps']} steps, seed {info['seed']}); wavediff = {estimate}.\n")
     sim = simulated_clean(seconds, args.seed)
-    sim_rows = run([sim], snrs, args.samples, args.seed)
+    sim_rows = run([sim], snrs, args.draws, args.seed)
     parts += [table(sim_rows, f"Simulated 19-channel EEG ({seconds:g} s, seed {args.seed}, not used in training, high-passed at {HIGHPASS_HZ:g} Hz)"), "", per_snr(sim_rows, "eog"), "", per_snr(sim_rows, "emg"), ""]
     recs = [sim]
     if args.data:
         recs = real_clean(args.data)
         if args.quick:
             recs = [r.crop(tmax=min(r.times[-1], seconds)) for r in recs]
-        real_rows = run(recs, snrs, args.samples, args.seed)
+        real_rows = run(recs, snrs, args.draws, args.seed)
         described = "; ".join(r.info["description"] for r in recs)
         parts += [table(real_rows, f"Real EEG, semi-synthetic ({described})"), "", per_snr(real_rows, "eog"), "", per_snr(real_rows, "emg"), ""]
     parts.append("Published anchors (EEGdenoiseNet, other data, indicative only): EOG best RRMSE_t 0.336 / RRMSE_s 0.343 / CC 0.923; EMG best 0.561 / 0.521 / 0.816.\n")

@@ -303,7 +303,7 @@ def run_protocol(
 
     tests = {}
     for artifact in artifacts:
-        test = eegdenoisenet_split(data, rng_seed=seed, artifact=artifact)["test"]
+        test = eegdenoisenet_split(data, rng=seed, artifact=artifact)["test"]
         n_test = len(test["eeg"])
         n = n_test if max_segments is None else min(int(max_segments), n_test)
         tests[artifact] = (test["eeg"][:n], test["noise"][:n], n_test)

@@ -131,7 +131,7 @@ def residual_table(n: int, step_list: list[int]) -> str:
 def _train_step_worker(domain: str, size: int, steps: int, device: str) -> dict:
     """Run in a subprocess: time training steps of a 3-D tiny UNet and report peak memory."""
     torch.manual_seed(0)
-    wt = WaveletTransform("haar", 1, dim=3) if domain == "wavelet" else None
+    wt = WaveletTransform("haar", 1, dims=3) if domain == "wavelet" else None
     channels = 8 if wt else 1
     net = UNet(dims=3, in_channels=channels, preset="tiny")
     model = Denoiser(net, EDMProcess(sigma_data=1.0), wavelet=wt).to(device)

@@ -1208,7 +1208,7 @@ def _split_counts(n: int, train_fraction: float) -> tuple[int, int, int]:
 
 
 def eegdenoisenet_split(
-    data: Mapping[str, Any], rng_seed: int = 0, artifact: str | None = None, train_fraction: float = 0.8
+    data: Mapping[str, Any], rng: int = 0, artifact: str | None = None, train_fraction: float = 0.8
 ) -> dict[str, dict[str, np.ndarray]]:
     """EEGdenoiseNet's train/validation/test split (80/10/10), seeded and reproducible.
 
@@ -1216,7 +1216,7 @@ def eegdenoisenet_split(
     in the authors' repository): segments are shuffled, the first ``round(0.8 n)`` go to training, the
     next ``round((n - n_train) / 2)`` to validation and the rest to test. The original shuffles with
     the unseeded global NumPy generator, so its exact permutation cannot be recovered; here one
-    ``np.random.default_rng(rng_seed)`` draws the permutations (EEG first, then EOG, then EMG).
+    ``np.random.default_rng(rng)`` draws the permutations (EEG first, then EOG, then EMG).
 
     * ``artifact=None``: every array in ``data`` among ``eeg``, ``eog``, ``emg`` is split on its own;
       the three parts are disjoint and cover all segments.
@@ -1231,8 +1231,8 @@ def eegdenoisenet_split(
     ----------
     data : mapping
         Output of :func:`load_eegdenoisenet` (or any mapping of 2-D arrays under those keys).
-    rng_seed : int
-        Seed of the permutations.
+    rng : int
+        Seed of the permutations (an integer, so that a split can be named by it).
     artifact : {None, "eog", "emg"}
         Split each kind alone (None) or build the benchmark's EEG/artifact pairs.
     train_fraction : float
@@ -1256,8 +1256,8 @@ def eegdenoisenet_split(
     """
     if not isinstance(data, Mapping):
         raise InvalidInputError("data must be the dict returned by load_eegdenoisenet (keys eeg, eog, emg)")
-    if isinstance(rng_seed, bool) or not isinstance(rng_seed, numbers.Integral) or rng_seed < 0:
-        raise InvalidInputError(f"rng_seed={rng_seed!r} must be a non-negative integer")
+    if isinstance(rng, bool) or not isinstance(rng, numbers.Integral) or rng < 0:
+        raise InvalidInputError(f"rng={rng!r} must be a non-negative integer seed")
     if (
         isinstance(train_fraction, bool)
         or not isinstance(train_fraction, numbers.Real)
@@ -1280,7 +1280,7 @@ def eegdenoisenet_split(
                 f"data[{k!r}] must be 2-D (n_segments >= 3, n_samples), got shape {a.shape}"
             )
         arrays[k] = a
-    rng = np.random.default_rng(int(rng_seed))
+    rng = np.random.default_rng(int(rng))
     perms = {k: rng.permutation(len(arrays[k])) for k in kinds}
     parts: dict[str, dict[str, np.ndarray]] = {"train": {}, "validation": {}, "test": {}}
 

@@ -76,7 +76,7 @@ def test_signal(name: str, n: int = 1024, std: float | None = None) -> np.ndarra
 test_signal.__test__ = False  # not a pytest test despite its name
 
 
-def phantom(size: int = 128, dim: int = 2) -> np.ndarray:
+def phantom(size: int = 128, dims: int = 2) -> np.ndarray:
     """Shepp-Logan phantom in [0, 1]: scikit-image's 2-D phantom resized to ``size``, or a 3-D stack.
 
     The 3-D version scales the 2-D slice by an ellipsoidal envelope along the third axis, a simple
@@ -85,13 +85,13 @@ def phantom(size: int = 128, dim: int = 2) -> np.ndarray:
     from skimage.data import shepp_logan_phantom
     from skimage.transform import resize
 
-    if dim not in (2, 3):
-        raise InvalidInputError(f"dim={dim} must be 2 or 3")
+    if dims not in (2, 3):
+        raise InvalidInputError(f"dims={dims} must be 2 or 3")
     if not isinstance(size, (int, np.integer)) or size < 8:
         raise InvalidInputError(f"size={size!r} must be an integer >= 8")
     img = resize(shepp_logan_phantom(), (size, size), order=1, anti_aliasing=True)
     img = np.clip(img, 0.0, 1.0)
-    if dim == 2:
+    if dims == 2:
         return img
     z = (np.arange(size) + 0.5) / size * 2 - 1
     envelope = np.clip(1 - z**2 / 0.8, 0, 1)

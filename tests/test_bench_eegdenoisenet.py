@@ -112,7 +112,7 @@ def test_noisy_input_rrmse_is_closed_form(no_model_rows):
 def test_rows_cover_the_protocol_and_the_test_part(folder, no_model_rows):
     data = load_eegdenoisenet(folder)
     for artifact, n_artifact in (("eog", N_EOG), ("emg", N_EMG)):
-        n_test = len(eegdenoisenet_split(data, rng_seed=0, artifact=artifact)["test"]["eeg"])
+        n_test = len(eegdenoisenet_split(data, rng=0, artifact=artifact)["test"]["eeg"])
         assert 0 < n_test < n_artifact
         sel = [r for r in no_model_rows if r["artifact"] == artifact]
         assert {(r["method"], r["snr_db"]) for r in sel} == {(m, float(s)) for m in CLASSICAL for s in SNRS}

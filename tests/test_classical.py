@@ -53,7 +53,7 @@ def images():
 
 @pytest.fixture(scope="module")
 def volume():
-    clean = signals.phantom(32, dim=3)
+    clean = signals.phantom(32, dims=3)
     return clean, _noisy(clean, 0.1, 200)
 
 
@@ -565,7 +565,7 @@ def test_phantom_shape_and_range():
     p2 = signals.phantom(48)
     assert p2.shape == (48, 48)
     assert p2.min() >= 0.0 and p2.max() <= 1.0 and p2.max() > 0.5
-    p3 = signals.phantom(32, dim=3)
+    p3 = signals.phantom(32, dims=3)
     assert p3.shape == (32, 32, 32)
     assert p3.min() >= 0.0 and p3.max() <= 1.0
     # envelope 1 - z^2/0.8 on z = (k + 0.5)/32 * 2 - 1: zero on the outer slices, ~1 in the middle
@@ -591,8 +591,8 @@ def test_phantom_full_size_is_skimage_phantom():
         (lambda: signals.doppler(1), "integer >= 2"),
         (lambda: signals.phantom(4), "size"),
         (lambda: signals.phantom(32.0), "size"),
-        (lambda: signals.phantom(32, dim=4), "dim"),
-        (lambda: signals.phantom(32, dim=1), "dim"),
+        (lambda: signals.phantom(32, dims=4), "dim"),
+        (lambda: signals.phantom(32, dims=1), "dim"),
     ],
 )
 def test_signals_bad_arguments(call, phrase):

@@ -430,13 +430,13 @@ def _check_parts(parts, name, n, counts):
 def test_split_is_deterministic_disjoint_complete_80_10_10(tmp_path):
     _write_denoisenet(tmp_path, n=(50, 40, 60))
     data = eeg.load_eegdenoisenet(tmp_path)
-    parts = eeg.eegdenoisenet_split(data, rng_seed=0)
+    parts = eeg.eegdenoisenet_split(data, rng=0)
     for name, n, counts in (("eeg", 50, (40, 5, 5)), ("eog", 40, (32, 4, 4)), ("emg", 60, (48, 6, 6))):
         _check_parts(parts, name, n, counts)
         for p in ("train", "validation", "test"):
             np.testing.assert_array_equal(parts[p][name], data[name][parts[p][f"{name}_index"]])
-    again = eeg.eegdenoisenet_split(data, rng_seed=0)
-    other = eeg.eegdenoisenet_split(data, rng_seed=1)
+    again = eeg.eegdenoisenet_split(data, rng=0)
+    other = eeg.eegdenoisenet_split(data, rng=1)
     np.testing.assert_array_equal(again["test"]["eeg_index"], parts["test"]["eeg_index"])
     assert not np.array_equal(other["train"]["eeg_index"], parts["train"]["eeg_index"])
     assert not np.array_equal(parts["train"]["eeg_index"], np.arange(40))  # shuffled
@@ -444,16 +444,16 @@ def test_split_is_deterministic_disjoint_complete_80_10_10(tmp_path):
 
 def test_split_sizes_and_pairing_of_the_real_benchmark():
     data = {"eeg": np.zeros((4514, 1)), "eog": np.zeros((3400, 1)), "emg": np.zeros((5598, 1))}
-    parts = eeg.eegdenoisenet_split(data, rng_seed=0)
+    parts = eeg.eegdenoisenet_split(data, rng=0)
     _check_parts(parts, "eeg", 4514, (3611, 452, 451))
     _check_parts(parts, "eog", 3400, (2720, 340, 340))
     _check_parts(parts, "emg", 5598, (4478, 560, 560))
 
-    eog = eeg.eegdenoisenet_split(data, rng_seed=0, artifact="eog")  # EEG cut to 3400
+    eog = eeg.eegdenoisenet_split(data, rng=0, artifact="eog")  # EEG cut to 3400
     _check_parts(eog, "eeg", 3400, (2720, 340, 340))
     _check_parts(eog, "noise", 3400, (2720, 340, 340))
 
-    emg = eeg.eegdenoisenet_split(data, rng_seed=0, artifact="emg")  # 1084 EEG segments reused
+    emg = eeg.eegdenoisenet_split(data, rng=0, artifact="emg")  # 1084 EEG segments reused
     _check_parts(emg, "noise", 5598, (4478, 560, 560))
     train, held_out = (
         emg["train"]["eeg_index"],
@@ -472,8 +472,8 @@ def test_split_rejects_bad_arguments():
         eeg.eegdenoisenet_split(data, artifact="ecg")
     with pytest.raises(InvalidInputError, match="needs the keys"):
         eeg.eegdenoisenet_split(data, artifact="eog")
-    with pytest.raises(InvalidInputError, match="rng_seed"):
-        eeg.eegdenoisenet_split(data, rng_seed=-1)
+    with pytest.raises(InvalidInputError, match="rng="):
+        eeg.eegdenoisenet_split(data, rng=-1)
     with pytest.raises(InvalidInputError, match="2-D"):
         eeg.eegdenoisenet_split({"eeg": np.zeros(10)})
 

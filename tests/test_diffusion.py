@@ -243,8 +243,13 @@ def test_nfe_counting_and_intermediate_estimates():
 def test_sampler_input_errors():
     den = GaussianDenoiser(torch.zeros(2, dtype=f64), torch.eye(2, dtype=f64))
     x = torch.zeros(2, 2, dtype=f64)
-    with pytest.raises(InvalidInputError, match="non-increasing"):
+    with pytest.raises(InvalidInputError, match="strictly decrease"):
         heun(den, x, torch.tensor([0.1, 1.0, 0.0]))
+    for fn in (heun, dpmpp_2m, edm_stochastic):  # a repeated level: an error, not a division by zero
+        with pytest.raises(InvalidInputError, match=r"sigmas\[1\] = 0.5 is followed by 0.5"):
+            fn(den, x, torch.tensor([1.0, 0.5, 0.5, 0.0]))
+    with pytest.raises(InvalidInputError, match="finite"):
+        heun(den, x, torch.tensor([float("inf"), 1.0, 0.0]))
     with pytest.raises(InvalidInputError, match="at least two"):
         dpmpp_2m(den, x, torch.tensor([1.0]))
     with pytest.raises(InvalidInputError, match="NaN"):
@@ -344,3 +349,71 @@ def test_both_processes_converge_to_the_exact_posterior():
         x = proc.prior_sample(y.shape, start, generator=_gen(41), dtype=f64)
         out = heun(den, x, proc.sigmas(20), cond=y).x
         assert _posterior_w2(out, post_mean, post_cov) < 5 * floor
+
+
+def test_sampler_state_is_float64_and_the_result_keeps_the_input_dtype():
+    den = GaussianDenoiser(torch.zeros(3, dtype=f64), torch.eye(3, dtype=f64))
+    seen = []
+
+    def spy(x, s, c=None):
+        seen.append(x.dtype)
+        return den(x, s, c)
+
+    x32 = (3.0 * torch.randn(64, 3, generator=_gen(50))).float()
+    sig = karras_sigmas(40, 0.01, 3.0)
+    for fn in (heun, dpmpp_2m):
+        out = fn(spy, x32, sig)
+        assert out.x.dtype == torch.float32 and set(seen) == {torch.float64}
+        ref = fn(den, x32.double(), sig).x  # a float32 state would drift from the float64 run by ~1e-6
+        assert torch.allclose(out.x.double(), ref.float().double(), rtol=0, atol=0)
+        seen.clear()
+
+
+def test_residual_training_puts_a_sixth_of_the_levels_at_sigma_max():
+    proc = ResidualProcess()
+    s = proc.sample_sigma(200_000, _gen(51))
+    share = float((s == proc.sigma_max).double().mean())
+    want = 0.5 * math.erfc((math.log(proc.sigma_max) - proc.P_mean) / proc.P_std / math.sqrt(2))  # 1 - Phi(1)
+    assert want == pytest.approx(0.1587, abs=1e-4)
+    assert share == pytest.approx(want, abs=3 * math.sqrt(want * (1 - want) / len(s)))
+
+
+def test_residual_renoise_keeps_the_path_distribution_for_every_clean_signal():
+    proc = ResidualProcess(sigma_max=0.8)
+    n = 200_000
+    x0 = torch.tensor([[1.5, -2.0]], dtype=f64).expand(n, 2)
+    y = torch.tensor([[0.3, 0.7]], dtype=f64).expand(n, 2)
+    s, s_hat = 0.3, 0.55
+    x = proc.perturb(x0, torch.full((n,), s, dtype=f64), torch.randn(n, 2, dtype=f64, generator=_gen(52)), y)
+    x_hat = proc.renoise(x, s, s_hat, torch.randn(n, 2, dtype=f64, generator=_gen(53)), y)
+    want_mean = x0[0] + (s_hat / proc.sigma_max) * (y[0] - x0[0])
+    assert torch.allclose(x_hat.mean(0), want_mean, atol=4 * s_hat / math.sqrt(n))
+    assert torch.allclose(x_hat.std(0), torch.full((2,), s_hat, dtype=f64), rtol=0.01)
+    # EDM's churn (noise only) leaves the mean where it was: the wrong distribution at s_hat
+    edm_hat = EDMProcess().renoise(x, s, s_hat, torch.randn(n, 2, dtype=f64, generator=_gen(53)))
+    assert not torch.allclose(edm_hat.mean(0), want_mean, atol=0.1)
+    with pytest.raises(InvalidInputError, match="sigma_max"):
+        proc.renoise(x, s, 0.9, x, y)
+
+
+def test_churn_on_the_residual_path_samples_the_exact_posterior():
+    """The stochastic sampler with churn lands on p(x0 | y) only if raising sigma also moves the mean toward y."""
+    cov, blur, noise_cov, x0, y = _restoration_problem()
+    zero = torch.zeros(32, dtype=f64)
+    res = ResidualProcess(sigma_max=1.0, sigma_min=0.02)
+    den = LinearGaussianRestorer(zero, cov, blur, noise_cov, res)
+    post_mean, post_cov = den.posterior(y)
+    exact = post_mean + torch.randn(y.shape, dtype=f64, generator=_gen(54)) @ torch.linalg.cholesky(post_cov).T
+    floor = _posterior_w2(exact, post_mean, post_cov)
+    start = res.prior_sample(y.shape, y, generator=_gen(55))
+    # gamma = churn / N = 0.1 per step: the churn's own discretisation error vanishes as N grows (at
+    # EDM's cap, gamma = 0.41 whatever N, it does not: 7x the floor at 20, 40 and 80 steps alike)
+    kwargs = {"churn": 8.0, "generator": _gen(56)}
+    out = edm_stochastic(den, start, res.sigmas(80), cond=y, **kwargs).x  # process taken from den.process
+    assert _posterior_w2(out, post_mean, post_cov) < 5 * floor
+    wrong = edm_stochastic(den, start, res.sigmas(80), cond=y, process=EDMProcess(), **{**kwargs, "generator": _gen(56)}).x
+    assert _posterior_w2(wrong, post_mean, post_cov) > 10 * floor  # noise alone: 20x the floor
+    # the generator reaches the sampler through sample(); deterministic samplers just ignore it
+    again = sample("stochastic", den, start, res.sigmas(80), cond=y, **{**kwargs, "generator": _gen(56)}).x
+    assert torch.equal(again, out)
+    assert torch.equal(sample("heun", den, start, res.sigmas(4), cond=y, generator=_gen(1)).x, heun(den, start, res.sigmas(4), cond=y).x)

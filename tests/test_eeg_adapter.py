@@ -268,16 +268,16 @@ def test_uncertainty_maps_back_in_volts(eeg):
 
 @pytest.mark.filterwarnings("ignore:FastICA did not converge")
 def test_training_batches_follow_the_protocol(eeg, monkeypatch):
-    from wavediff.modalities.eeg import adapter
+    from wavediff.modalities.eeg import training
 
     calls = []
-    real = adapter.ica_ocular
+    real = training.ica_ocular
 
     def spy(data, sfreq, names, positions):
         calls.append(data.copy())
         return real(data, sfreq, names, positions)
 
-    monkeypatch.setattr(adapter, "ica_ocular", spy)
+    monkeypatch.setattr(training, "ica_ocular", spy)
     recipe = type(eeg).default_recipe()
     recipe["train"].update(recordings=2, recording_seconds=30.0)
     batch = eeg.training_data(recipe, seed=0)
@@ -301,7 +301,7 @@ def test_restore_returns_mne_objects_with_uncertainty(eeg, tmp_path, monkeypatch
     small = {"net": {"preset": "tiny"}, "train": {"recordings": 2, "recording_seconds": 4.0, "batch_size": 4}, "sampler": {"steps": 2}}
     train(eeg, steps=2, recipe=small, progress=False)
     raw = _raw(sfreq=160.0, n_times=800)
-    restored, std = restore(raw, n_samples=2, steps=2, return_std=True)
+    restored, std = restore(raw, n_draws=2, steps=2, return_std=True)
     assert isinstance(restored, mne.io.BaseRaw) and isinstance(std, mne.io.BaseRaw)
     assert restored.ch_names == raw.ch_names and restored.n_times == raw.n_times
     assert restored.info["sfreq"] == 160.0 and list(restored.annotations.description) == ["blink", "stim"]
@@ -310,8 +310,8 @@ def test_restore_returns_mne_objects_with_uncertainty(eeg, tmp_path, monkeypatch
 
 
 def test_evoked_transients_are_local_bounded_and_average_referenced():
-    from wavediff.modalities.eeg.adapter import evoked_transient
     from wavediff.modalities.eeg.artifacts import electrode_positions
+    from wavediff.modalities.eeg.training import evoked_transient
 
     names = ["Fp1", "Fz", "Cz", "Pz", "O1", "O2", "T7", "T8", "EOG"]
     pos = electrode_positions(names)

@@ -89,10 +89,10 @@ def test_snr_gain_hand_value():
     e_in = rng.normal(size=256)
     e_out = 0.1 * rng.normal(size=256)
     want = 10 * np.log10(np.sum(e_in**2) / np.sum(e_out**2))
-    assert m.snr_gain_db(clean, clean + e_in, clean + e_out) == pytest.approx(want, rel=1e-12)
+    assert m.snr_gain_db(clean, clean + e_out, clean + e_in) == pytest.approx(want, rel=1e-12)
     assert m.snr_gain_db(clean, clean + e_in, clean + e_in) == pytest.approx(0.0, abs=1e-12)
     # halving the error amplitude is +6.02 dB
-    assert m.snr_gain_db(clean, clean + e_in, clean + 0.5 * e_in) == pytest.approx(20 * np.log10(2), rel=1e-12)
+    assert m.snr_gain_db(clean, clean + 0.5 * e_in, clean + e_in) == pytest.approx(20 * np.log10(2), rel=1e-12)
 
 
 def test_eeg_metrics_averages_per_segment_values():
@@ -103,7 +103,7 @@ def test_eeg_metrics_averages_per_segment_values():
     assert out["RRMSE_t"] == pytest.approx(np.mean(m.rrmse_temporal(clean, denoised)), rel=1e-12)
     assert out["RRMSE_s"] == pytest.approx(np.mean(m.rrmse_spectral(clean, denoised, 256.0)), rel=1e-12)
     assert out["CC"] == pytest.approx(np.mean(m.cc(clean, denoised)), rel=1e-12)
-    assert out["SNR_gain_dB"] == pytest.approx(np.mean(m.snr_gain_db(clean, noisy, denoised)), rel=1e-12)
+    assert out["SNR_gain_dB"] == pytest.approx(np.mean(m.snr_gain_db(clean, denoised, noisy)), rel=1e-12)
     # per segment, then averaged: not the pooled value
     pooled = np.sqrt(np.mean((denoised - clean) ** 2)) / np.sqrt(np.mean(clean**2))
     assert out["RRMSE_t"] != pytest.approx(pooled, rel=1e-6)

@@ -366,7 +366,7 @@ def test_denoiser_matches_the_edm_formula_by_hand():
 def test_wavelet_denoiser_matches_manual_computation(conditional):
     torch.manual_seed(11)
     sd = 1.0
-    wt = WaveletTransform("haar", 1, dim=2)
+    wt = WaveletTransform("haar", 1, dims=2)
     net = UNet(dims=2, in_channels=4, cond_channels=4 if conditional else 0, preset="tiny")
     _perturb(net)
     D = Denoiser(net, EDMProcess(sigma_data=sd), wavelet=wt)
@@ -390,7 +390,7 @@ def test_wavelet_denoiser_matches_manual_computation(conditional):
 def test_wavelet_denoiser_pads_and_crops_back(conditional):
     """30 x 34 with haar level 2 pads to 32 x 36 (packed 8 x 9, itself padded inside the UNet)."""
     torch.manual_seed(12)
-    wt = WaveletTransform("haar", 2, dim=2)
+    wt = WaveletTransform("haar", 2, dims=2)
     net = UNet(dims=2, in_channels=16, cond_channels=16 if conditional else 0, preset="tiny")
     _perturb(net)
     D = Denoiser(net, EDMProcess(sigma_data=0.5), wavelet=wt)
@@ -413,7 +413,7 @@ def test_wavelet_denoiser_at_initialisation_is_c_skip_times_x():
     D = Denoiser(
         UNet(dims=1, in_channels=2, preset="tiny"),
         EDMProcess(sigma_data=1.0),
-        wavelet=WaveletTransform("haar", 1, dim=1),
+        wavelet=WaveletTransform("haar", 1, dims=1),
     )
     x = torch.randn(3, 1, 50)
     sigma = torch.tensor([0.1, 1.0, 10.0])
@@ -431,7 +431,7 @@ def test_wavelet_denoiser_at_initialisation_is_c_skip_times_x():
         lambda: Denoiser(
             UNet(dims=2, in_channels=4, cond_channels=8, preset="tiny", channels=(8, 16)),
             ResidualProcess(sigma_max=0.8),
-            wavelet=WaveletTransform("db2", 1, dim=2, pad_mode="replicate"),
+            wavelet=WaveletTransform("db2", 1, dims=2, pad_mode="replicate"),
             amp=False,
         ),
     ],

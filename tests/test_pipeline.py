@@ -116,7 +116,7 @@ def test_restorer_draws_match_the_exact_posterior(toy_room):
     g = torch.Generator().manual_seed(0)
     x0 = GaussianDenoiser(torch.zeros(D, dtype=f64), cov).sample(4, g)
     y = x0 + 0.3 * torch.randn(x0.shape, dtype=f64, generator=g)
-    restorer = Restorer(toy_room, ExactModel(exact), steps=12, n_samples=3000, seed=1)
+    restorer = Restorer(toy_room, ExactModel(exact), steps=12, n_draws=3000, seed=1)
     mean, std = restorer.restore(Signal1D(y.numpy()), return_std=True)
     assert isinstance(mean, Signal1D) and isinstance(std, Signal1D) and mean.values.shape == (4, D)
     post_mean, post_cov = exact.posterior(y)
@@ -174,7 +174,7 @@ def test_context_channels_enter_the_exact_posterior(toy_room):
             restorer.posterior_mean_tensor(cond, batch_size=bad)
     y_only = LinearGaussianRestorer(torch.zeros(D, dtype=f64), cov, eye, 0.5**2 * eye, exact.process).posterior(y)[0]
     assert (post_mean - x0).square().mean() < 0.5 * (y_only - x0).square().mean()  # the context does help
-    draws = restorer.restore_tensor(cond, n_samples=2000)
+    draws = restorer.restore_tensor(cond, n_draws=2000)
     assert draws.shape == (2000, 3, 1, D)
     post_std = post_cov.diagonal().sqrt()
     np.testing.assert_array_less((draws.mean(0)[:, 0] - post_mean).abs().numpy(), (5 * post_std / np.sqrt(2000)).expand(3, D).numpy())
@@ -209,9 +209,9 @@ def test_train_writes_weights_with_provenance_and_restore_uses_them(toy_room, tm
     assert "final_loss_mean_last_100" in record["metrics"]
     assert not (tmp_path / "weights.train.safetensors").exists()  # the resume state is cleaned up
     signal = Signal1D(np.random.default_rng(0).normal(size=(3, D)), label="kept")
-    out = restore(signal, n_samples=2, seed=3)  # room found from the object's type
+    out = restore(signal, n_draws=2, seed=3)  # room found from the object's type
     assert isinstance(out, Signal1D) and out.label == "kept" and out.values.shape == (3, D)
-    again = restore(signal, modality="toyroom", n_samples=2, seed=3)
+    again = restore(signal, modality="toyroom", n_draws=2, seed=3)
     assert np.array_equal(out.values, again.values)  # seeded draws are reproducible
 
 
@@ -253,7 +253,7 @@ def test_cli_train_and_restore(toy_room, tmp_path, capsys):
     source = tmp_path / "in.npy"
     np.save(source, np.zeros((2, D)))
     before = source.read_bytes()
-    code = cli.main(["restore", "toyroom", str(source), str(tmp_path / "out.npy"), "--samples", "2", "--std", str(tmp_path / "std.npy")])
+    code = cli.main(["restore", "toyroom", str(source), str(tmp_path / "out.npy"), "--draws", "2", "--std", str(tmp_path / "std.npy")])
     assert code == 0, capsys.readouterr().err
     assert source.read_bytes() == before  # the input file is never modified
     assert np.load(tmp_path / "out.npy").shape == (2, D) and (np.load(tmp_path / "std.npy") >= 0).all()
@@ -292,8 +292,8 @@ def test_errors(toy_room, tmp_path):
     with pytest.raises(UnknownModalityError, match="pass modality"):
         restore(object())
     path = train(toy_room, steps=1, progress=False)
-    with pytest.raises(InvalidInputError, match="n_samples"):
-        Restorer(toy_room, path, n_samples=0)
+    with pytest.raises(InvalidInputError, match="n_draws"):
+        Restorer(toy_room, path, n_draws=0)
     with pytest.raises(InvalidInputError, match="at least two draws"):
         Restorer(toy_room, path).restore(Signal1D(np.zeros((1, D))), return_std=True)
     with pytest.raises(InvalidInputError, match="steps"):

@@ -116,7 +116,7 @@ def _train_and_check(gaussian_data, *, wavelet: bool, steps: int) -> None:
         model = _tiny(
             0,
             in_channels=2,
-            wavelet=WaveletTransform("haar", 1, dim=1),
+            wavelet=WaveletTransform("haar", 1, dims=1),
             process=EDMProcess(sigma_data=1.0, P_mean=-0.5, P_std=1.0),
         )
     else:

@@ -140,19 +140,45 @@ def test_packed_coefficients_match_pywt_packets(case):
 
 
 @settings(max_examples=40, **SETTINGS)
-@given(case=cases(multiple=False, min_level=1), mode=st.sampled_from(["reflect", "replicate"]))
+@given(case=cases(multiple=False, min_level=1), mode=st.sampled_from(["reflect", "replicate", "zero"]))
 def test_padding_path_matches_pywt_on_padded_input(case, mode):
-    """For non-multiple sizes, forward(x) equals pywt packets of x padded at the end (numpy 'reflect'/'edge')."""
+    """For non-multiple sizes, forward(x) equals pywt packets of x padded at the end (numpy 'reflect'/'edge'/zeros)."""
     dim, wavelet, level, shape, seed = case
     x = _randn(shape, seed)
     wt = WaveletTransform(wavelet, level, dim, pad_mode=mode)
     target = wt.padded_size(shape[2:])
     assert all(t % 2**level == 0 and 0 <= t - n < 2**level for t, n in zip(target, shape[2:], strict=False))
     widths = [(0, 0), (0, 0)] + [(0, t - n) for t, n in zip(target, shape[2:], strict=False)]
-    xp = np.pad(x, widths, mode="reflect" if mode == "reflect" else "edge")
+    xp = np.pad(x, widths, mode={"reflect": "reflect", "replicate": "edge", "zero": "constant"}[mode])
     ref = _packet_reference(xp, wavelet, level, dim, wt.subband_names())
     out = wt.forward(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(out, ref, rtol=0, atol=1e-6)
+
+
+@settings(max_examples=40, **SETTINGS)
+@given(case=cases(multiple=False, min_level=1))
+def test_padding_breaks_orthonormality_and_zero_padding_keeps_an_isometry(case):
+    """Sizes that are not multiples of 2**level are padded: 'reflect' counts the copied samples twice,
+    'zero' keeps norms and inner products, with inverse(., size) as the adjoint."""
+    dim, wavelet, level, shape, seed = case
+    x, c_seed = _randn(shape, seed), seed + 1
+    zero, reflect = (WaveletTransform(wavelet, level, dim, pad_mode=m) for m in ("zero", "reflect"))
+    assert not zero.is_orthonormal(shape[2:])
+    xt = torch.from_numpy(x)
+    np.testing.assert_allclose(np.linalg.norm(zero.forward(xt).numpy()), np.linalg.norm(x), rtol=1e-10)
+    c = torch.from_numpy(_randn(zero.packed_shape(shape), c_seed))
+    lhs = float((zero.forward(xt) * c).sum())
+    rhs = float((xt * zero.inverse(c, size=shape[2:])).sum())
+    assert lhs == pytest.approx(rhs, rel=1e-9, abs=1e-9)
+    # reflection duplicates samples into the padding: the energy grows by theirs
+    xp = reflect._pad(xt)
+    np.testing.assert_allclose(np.linalg.norm(reflect.forward(xt).numpy()), np.linalg.norm(xp.numpy()), rtol=1e-10)
+    assert np.linalg.norm(xp.numpy()) > np.linalg.norm(x)
+
+
+def test_is_orthonormal_only_for_multiples_of_two_to_the_level():
+    wt = WaveletTransform("db2", level=2, dims=2)
+    assert wt.is_orthonormal((64, 32)) and not wt.is_orthonormal((64, 30))
 
 
 @settings(max_examples=60, **SETTINGS)
@@ -242,7 +268,7 @@ def test_white_noise_stays_white():
     """
     sigma = 2.5
     x = torch.from_numpy(np.random.default_rng(1234).normal(0.0, sigma, size=(1, 2, 256, 256)))
-    wt = WaveletTransform("db4", level=2, dim=2)
+    wt = WaveletTransform("db4", level=2, dims=2)
     packed = wt.forward(x)
     k = wt.n_subbands
     assert k == 16
@@ -456,8 +482,8 @@ def test_level_too_deep_rejected():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        (dict(dim=4), "dim=4"),
-        (dict(dim=0), "dim=0"),
+        (dict(dims=4), "dims=4"),
+        (dict(dims=0), "dims=0"),
         (dict(level=-1), "non-negative integer"),
         (dict(level=1.5), "non-negative integer"),
         (dict(level=True), "non-negative integer"),
@@ -466,7 +492,7 @@ def test_level_too_deep_rejected():
 )
 def test_bad_constructor_arguments_rejected(kwargs, match):
     """dim outside {1,2,3}, negative/non-integer level and unknown pad_mode -> InvalidInputError."""
-    args = dict(wavelet="haar", level=1, dim=2) | kwargs
+    args = dict(wavelet="haar", level=1, dims=2) | kwargs
     with pytest.raises(errors.InvalidInputError, match=match):
         WaveletTransform(**args)
 

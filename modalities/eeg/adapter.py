@@ -42,7 +42,7 @@ from wavediff.tiling import extract_windows, overlap_add
 from .artifacts import electrode_positions
 from .context import context_windows, ica_ocular, spatial_context
 
-__all__ = ["EEG", "context_windows", "evoked_transient", "ica_ocular", "spatial_context"]
+__all__ = ["EEG", "context_windows", "ica_ocular", "spatial_context"]
 
 _READERS = {
     ".edf": mne.io.read_raw_edf,
@@ -68,13 +68,16 @@ def _is_epochs_fif(path: Path) -> bool:
 class EEG(Modality):
     """Electroencephalography: removal of ocular, muscle, line-noise, electrode-pop and drift artifacts.
 
+    The parameters are the room's layout settings, the recipe's ``[data]`` keys; each defaults to the
+    recipe's value, and :class:`wavediff.Restorer` builds the room from the values a model records.
+
     Parameters
     ----------
-    sfreq : float
-        Model sampling rate; recordings at other rates are resampled for the model and back.
-    window : float
-        Window length in seconds (2 s: 512 samples at 256 Hz, EEGdenoiseNet's epoch).
-    overlap : float
+    sfreq : float, optional
+        Model sampling rate (recipe: 256 Hz); recordings at other rates are resampled for the model and back.
+    window : float, optional
+        Window length in seconds (recipe: 2 s, 512 samples at 256 Hz, EEGdenoiseNet's epoch).
+    overlap : float, optional
         Fraction of overlap between consecutive windows, in [0, 1). A quarter (default) lets the
         tapers of neighbouring windows cross-fade; without overlap the seams show (the error's
         slope there is 6x its mean on real EEG), and a half costs a third more network evaluations
@@ -113,25 +116,39 @@ class EEG(Modality):
     description = "EEG artifact removal (EOG, EMG, line noise, pops, drifts); MNE Raw/Epochs in and out"
     spatial_dims = 1
     extensions = (".fif", ".fif.gz", ".edf", ".bdf", ".vhdr", ".set", ".gdf")
+    free_settings = ("overlap",)  # how windows tile a recording; any overlap restores with any model
 
-    def __init__(self, sfreq: float = 256.0, window: float = 2.0, overlap: float = 0.25, context_channels: int | None = None):
-        if context_channels is None:
-            context_channels = int(self.default_recipe().get("data", {}).get("context_channels", 0))
-        if context_channels not in (0, 3, 4):
+    def __init__(
+        self,
+        sfreq: float | None = None,
+        window: float | None = None,
+        overlap: float | None = None,
+        context_channels: int | None = None,
+    ):
+        data = self.default_recipe().get("data", {})
+        sfreq = float(data.get("sfreq", 256.0) if sfreq is None else sfreq)
+        window = float(data.get("window", 2.0) if window is None else window)
+        overlap = float(data.get("overlap", 0.25) if overlap is None else overlap)
+        context_channels = data.get("context_channels", 0) if context_channels is None else context_channels
+        if context_channels not in (0, 3, 4) or isinstance(context_channels, bool):
             raise InvalidInputError(
                 f"context_channels={context_channels!r}: use 0 (single channel), 3 (ocular fit, frontal mean, "
                 "neighbours) or 4 (ICA's ocular estimate taken out first, then those and the estimate)"
             )
-        self.context_channels = context_channels
+        self.context_channels = int(context_channels)
         if not np.isfinite(sfreq) or sfreq <= 0:
             raise SampleRateError(f"sfreq={sfreq!r} must be a positive number of Hz")
         if not 0 <= overlap < 1:
             raise InvalidInputError(f"overlap={overlap!r} must be in [0, 1)")
-        self.sfreq = float(sfreq)
+        self.sfreq, self.overlap = sfreq, overlap
         self.window = int(round(window * sfreq))
         if self.window < 16:
             raise InvalidInputError(f"window={window} s is only {self.window} samples at {sfreq} Hz; use a longer window")
         self.hop = max(1, int(round(self.window * (1 - overlap))))
+
+    def settings(self) -> dict[str, Any]:
+        """The layout this instance uses: model rate (Hz), window (s), overlap and context channels."""
+        return {"sfreq": self.sfreq, "window": self.window / self.sfreq, "overlap": self.overlap, "context_channels": self.context_channels}
 
     # ------------------------------------------------------------------ I/O
     def read(self, path: str | os.PathLike) -> mne.io.BaseRaw | mne.BaseEpochs:
@@ -357,97 +374,16 @@ class EEG(Modality):
         return isinstance(obj, (mne.io.BaseRaw, mne.BaseEpochs))
 
     # ------------------------------------------------------------------ learning
-    def training_data(self, recipe: dict[str, Any], seed: int = 0) -> Any:
+    def training_data(self, recipe: dict[str, Any], seed: int = 0, data: str | os.PathLike | None = None) -> Any:
         """Pairs (clean ``(B, 1, W)``, contaminated ``(B, 1 + context_channels, W)``) of windows, scaled by the model input's std.
 
-        A pool of ``[train] recordings`` simulated 19-channel recordings of ``recording_seconds`` each
-        (``wavediff.datasets.eeg``) is made first. Each gets evoked transients (:func:`evoked_transient`,
-        ``erp_fraction`` of them per window length on average), so that the prior knows event-related
-        potentials are brain activity; a share ``clean_fraction`` of the recordings is left without
-        artifact, so that clean EEG is known to need no change, and the others are contaminated as a
-        whole with one artifact type at an SNR uniform in the recipe's range (EEGdenoiseNet's
-        definition over the recording, realistic topographies, as the benchmark does): windows of one
-        recording range from artifact-free to swamped. With ``context_channels = 4`` ICA's ocular
-        estimate (:func:`ica_ocular`) is computed on each contaminated recording and, in draws that
-        see the whole named montage, taken out first, as restoring it would. A draw is one window of
-        one channel at a random offset, with its context windows; the montage it comes with
-        (:meth:`_training_montage`) is the whole one, an anonymous one, a sparse one or the channel
-        alone.
+        The pool is ``[train] recordings`` simulated 19-channel recordings of ``recording_seconds``
+        each (``wavediff.datasets.eeg``, with evoked transients), or with ``data`` the EEG files of
+        that folder (their blink-free epochs as the clean reference); see :mod:`.training`.
         """
-        from tqdm.auto import tqdm
-        from wavediff.datasets.eeg import simulate_epochs
+        from .training import training_batches
 
-        from .artifacts import contaminate
-
-        cfg = recipe.get("train", {})
-        rng = np.random.default_rng(seed)
-        names = list(cfg.get("channels", ["Fp1", "Fp2", "F7", "F3", "Fz", "F4", "F8", "T7", "C3", "Cz", "C4", "T8",
-                                          "P7", "P3", "Pz", "P4", "P8", "O1", "O2"]))  # fmt: skip
-        clean = simulate_epochs(
-            int(cfg.get("recordings", 64)), n_seconds=float(cfg.get("recording_seconds", 40.0)), sfreq=self.sfreq,
-            ch_names=names, rng=rng, highpass=float(cfg.get("highpass", 0.0)),
-        )
-        artifacts = list(cfg.get("artifacts", ["eog", "emg", "mix", "line", "pop", "drift"]))
-        lo, hi = (float(v) for v in cfg.get("snr_db", [-7.0, 2.0]))
-        erp_fraction = float(cfg.get("erp_fraction", 0.0))
-        clean_fraction = float(cfg.get("clean_fraction", 0.0))
-        positions = electrode_positions(names)
-        n_rec, n_ch, n_times = clean.shape
-        if n_times < self.window:
-            raise InvalidInputError(f"[train] recording_seconds gives {n_times} samples, fewer than one window ({self.window})")
-        noisy = np.empty_like(clean)
-        ocular = np.zeros_like(clean) if self.context_channels == 4 else None
-        for k in tqdm(range(n_rec), desc="simulating training recordings", disable=None):
-            for _ in range(rng.poisson(erp_fraction * n_times / self.window)):  # brain transients to keep, not only rhythms
-                start = rng.integers(n_times - self.window + 1)
-                clean[k, :, start : start + self.window] += evoked_transient(positions, self.window, self.sfreq, rng)
-            if rng.random() < clean_fraction:  # artifact-free EEG must come out as it went in
-                noisy[k] = clean[k]
-            else:
-                artifact = artifacts[rng.integers(len(artifacts))]
-                noisy[k] = contaminate(clean[k], self.sfreq, rng, artifact, rng.uniform(lo, hi), ch_names=names)[0]
-            if ocular is not None:
-                estimate = ica_ocular(noisy[k], self.sfreq, names, positions)
-                if estimate is not None:
-                    ocular[k] = estimate
-
-        def batch(generator: torch.Generator, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
-            r = np.random.default_rng(int(torch.randint(0, 2**62, (1,), generator=generator)))
-            x = np.empty((batch_size, self.window))
-            y = np.empty((batch_size, 1 + self.context_channels, self.window))
-            for i in range(batch_size):
-                k, ch, start = r.integers(n_rec), r.integers(n_ch), r.integers(n_times - self.window + 1)
-                span = slice(start, start + self.window)
-                keep, named = self._training_montage(n_ch, ch, r)
-                with_ica = ocular is not None and named and len(keep) == n_ch  # ICA needs the whole named montage, as when restoring
-                window = noisy[k, :, span] - ocular[k, :, span] if with_ica else noisy[k, :, span]
-                scale = window[ch].std() or 1.0
-                x[i], y[i, 0] = clean[k, ch, span] / scale, window[ch] / scale
-                if self.context_channels:
-                    pos = positions[keep] if named else np.full((len(keep), 3), np.nan)
-                    refs = spatial_context(window[keep], pos)[int(np.flatnonzero(keep == ch)[0])]
-                    y[i, 1:4] = context_windows(y[i, :1], refs[None])[0]
-                if ocular is not None:
-                    y[i, 4] = ocular[k, ch, span] / scale if with_ica else 0.0
-            return torch.from_numpy(x[:, None]).float(), torch.from_numpy(y).float()
-
-        return batch
-
-    @staticmethod
-    def _training_montage(n_ch: int, ch: int, r: np.random.Generator) -> tuple[np.ndarray, bool]:
-        """The channels a training draw of channel ``ch`` comes with, and whether their positions are known.
-
-        Most draws use the whole named montage; some drop the positions (files with unknown channel
-        names) and some keep only a few channels, down to the channel alone, so that the model also
-        knows what context from a sparse or anonymous montage is worth.
-        """
-        u = r.random()
-        if u < 0.1:  # the channel alone
-            return np.array([ch]), True
-        if u < 0.25:  # a sparse montage of 2-8 channels, the cleaned one among them
-            others = r.permutation(np.setdiff1d(np.arange(n_ch), [ch]))[: r.integers(1, 8)]
-            return np.concatenate([[ch], others]), True
-        return np.arange(n_ch), u >= 0.4  # the whole montage, without positions in 15 % of the draws
+        return training_batches(self, recipe, seed=seed, data=None if data is None else Path(data))
 
     # ------------------------------------------------------------------ evaluation
     def degrade(self, clean: Any, rng: np.random.Generator, artifact: str = "eog", snr_db: float = 0.0, sfreq: float | None = None) -> Any:
@@ -479,30 +415,6 @@ class EEG(Modality):
         from .demo import run_demo
 
         return run_demo(self, Path(out_dir), seed)
-
-
-def evoked_transient(positions: np.ndarray, n_times: int, sfreq: float, rng: np.random.Generator) -> np.ndarray:
-    """A random event-related transient ``(n_channels, n_times)`` in volts, average-referenced.
-
-    One or two Gaussian deflections (2-15 microvolts, either sign, 15-100 ms wide, anywhere in the
-    window) with a smooth topography centred on a random electrode (Gaussian fall-off of 3-6 cm on
-    the scalp), like P1/N1/P300 components of an ERP. Channels without a position get none.
-    """
-    t = np.arange(n_times) / sfreq
-    known = np.flatnonzero(np.isfinite(positions).all(axis=1))
-    out = np.zeros((len(positions), n_times))
-    if len(known) == 0:
-        return out
-    for _ in range(int(rng.integers(1, 3))):
-        centre = positions[known[rng.integers(len(known))]]
-        spread = rng.uniform(0.03, 0.06)
-        topo = np.zeros(len(positions))
-        topo[known] = np.exp(-np.sum((positions[known] - centre) ** 2, axis=1) / (2 * spread**2))
-        amplitude = rng.uniform(2.0, 15.0) * 1e-6 * rng.choice([-1.0, 1.0])
-        latency, width = rng.uniform(0.1, t[-1] - 0.1), rng.uniform(0.015, 0.1)
-        out += np.outer(topo, amplitude * np.exp(-0.5 * ((t - latency) / width) ** 2))
-    out[known] -= out[known].mean(axis=0)
-    return out
 
 
 def _drop_export_padding(raw: mne.io.BaseRaw) -> mne.io.BaseRaw:

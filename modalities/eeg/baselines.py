@@ -236,9 +236,9 @@ def _fit_copy(raw: mne.io.BaseRaw, fit_l_freq: float | None) -> mne.io.BaseRaw:
     return fit_raw
 
 
-def _ica_kwargs(random_state: int | None) -> dict[str, Any]:
+def _ica_kwargs(rng: int | None) -> dict[str, Any]:
     params = inspect.signature(mne.preprocessing.ICA.__init__).parameters
-    return {"rng": random_state} if "rng" in params else {"random_state": random_state}
+    return {"rng": rng} if "rng" in params else {"random_state": rng}  # MNE renamed random_state to rng in 1.11
 
 
 def _montage() -> mne.channels.DigMontage:
@@ -263,7 +263,7 @@ def ica_clean(
     ch_names: Sequence[str],
     n_components: int | float | None = None,
     eog_channels: Sequence[str] = ("Fp1", "Fp2"),
-    random_state: int | None = 0,
+    rng: int | None = 0,
     reject_emg: bool = True,
     *,
     heog: Sequence[str] | None = ("F7", "F8"),
@@ -305,7 +305,7 @@ def ica_clean(
         The (left, right) frontal pair whose difference stands in for a horizontal EOG electrode, so that
         saccades, which the vertical proxies barely see, are found too (used when both are present; F7 -
         F8 on a 10-20 montage, as :func:`eog_regression` does). None: vertical proxies only.
-    random_state : int or None
+    rng : int or None
         Seed of the ICA initialisation.
     reject_emg : bool
         Also remove muscle components (skipped, with a warning, when channel positions are unknown).
@@ -420,7 +420,7 @@ def ica_clean(
     fit_params = {"extended": True} if method == "infomax" else None
     ica = mne.preprocessing.ICA(
         n_components=n_comp, method=method, fit_params=fit_params, max_iter="auto", verbose=False,
-        **_ica_kwargs(random_state),
+        **_ica_kwargs(rng),
     )
     ica.fit(fit_raw, picks="eeg", decim=decim, verbose=False)
 

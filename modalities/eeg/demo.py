@@ -70,7 +70,7 @@ def run_demo(room: Any, out_dir: Path, seed: int = 0) -> dict[str, Any]:
         from wavediff.pipeline import Restorer
 
         label = "wavediff (posterior mean)"
-        restorer = Restorer(room, n_samples=4, seed=seed)  # 4 draws (the recipe's sampler) for the uncertainty
+        restorer = Restorer(room, n_draws=4, seed=seed)  # 4 draws (the recipe's sampler) for the uncertainty
         t0 = time.perf_counter()
         tensor, context = room.to_tensor(noisy_raw)  # ICA and the context, once for the estimate and the draws
         results[label] = room.from_tensor(restorer.posterior_mean_tensor(tensor), context).get_data()

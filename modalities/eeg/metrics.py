@@ -7,12 +7,12 @@ return one value per segment (a float for a single segment, else an array of the
 EEGdenoiseNet averages over its test segments. :func:`summarise` turns per-example rows into the paper's
 table: one row per artifact type and SNR level, plus the average over all levels.
 
-* ``RRMSE_t = RMS(denoised - clean) / RMS(clean)``
-* ``RRMSE_s = RMS(PSD(denoised) - PSD(clean)) / RMS(PSD(clean))`` with Welch PSDs
+* ``RRMSE_t = RMS(estimate - reference) / RMS(reference)``
+* ``RRMSE_s = RMS(PSD(estimate) - PSD(reference)) / RMS(PSD(reference))`` with Welch PSDs
   (``scipy.signal.welch``: Hann window of ``nperseg = min(256, n_times)`` samples, 50 % overlap, each
   segment's mean removed, one-sided density); 256 samples is one second at EEGdenoiseNet's 256 Hz.
-* ``CC``: Pearson correlation between denoised and clean.
-* ``SNR_gain_dB = SNR(denoised) - SNR(noisy)`` with ``SNR = 10 log10(sum(clean**2) / sum(error**2))``.
+* ``CC``: Pearson correlation between estimate and reference.
+* ``SNR_gain_dB = SNR(estimate) - SNR(noisy)`` with ``SNR = 10 log10(sum(reference**2) / sum(error**2))``.
 
 Inputs are never modified.
 """
@@ -83,15 +83,15 @@ def _out(value: Any) -> float | np.ndarray:
     return float(arr) if arr.ndim == 0 else arr
 
 
-def rrmse_temporal(clean: Any, denoised: Any) -> float | np.ndarray:
-    """Relative RMS error in time, ``RMS(denoised - clean) / RMS(clean)``, per segment.
+def rrmse_temporal(reference: Any, estimate: Any) -> float | np.ndarray:
+    """Relative RMS error in time, ``RMS(estimate - reference) / RMS(reference)``, per segment.
 
     Examples
     --------
     >>> rrmse_temporal([1.0, -1.0, 1.0, -1.0], [1.5, -1.5, 1.5, -1.5])
     0.5
     """
-    x, y = _arrays(clean=clean, denoised=denoised)
+    x, y = _arrays(reference=reference, estimate=estimate)
     return _out(rrmse(x, y, axis=-1))
 
 
@@ -118,13 +118,13 @@ def welch_psd(x: Any, sfreq: float, nperseg: int | None = None) -> tuple[np.ndar
     return scipy.signal.welch(arr, fs=sfreq, nperseg=int(nperseg), axis=-1)
 
 
-def rrmse_spectral(clean: Any, denoised: Any, sfreq: float, nperseg: int | None = None) -> float | np.ndarray:
-    """Relative RMS error of the Welch PSD, ``RMS(PSD(denoised) - PSD(clean)) / RMS(PSD(clean))``, per segment.
+def rrmse_spectral(reference: Any, estimate: Any, sfreq: float, nperseg: int | None = None) -> float | np.ndarray:
+    """Relative RMS error of the Welch PSD, ``RMS(PSD(estimate) - PSD(reference)) / RMS(PSD(reference))``, per segment.
 
     Parameters
     ----------
-    clean, denoised : array_like
-        Arrays ``(..., n_times)`` of the same shape.
+    reference, estimate : array_like
+        Arrays ``(..., n_times)`` of the same shape: the clean EEG and the cleaned one.
     sfreq : float
         Sampling rate in Hz.
     nperseg : int, optional
@@ -137,51 +137,51 @@ def rrmse_spectral(clean: Any, denoised: Any, sfreq: float, nperseg: int | None 
     >>> round(rrmse_spectral(x, 2 * x, 256.0), 12)  # the PSD is four times larger: error 3 x PSD
     3.0
     """
-    x, y = _arrays(clean=clean, denoised=denoised)
+    x, y = _arrays(reference=reference, estimate=estimate)
     _, px = welch_psd(x, sfreq, nperseg)
     _, py = welch_psd(y, sfreq, nperseg)
     return _out(rrmse(px, py, axis=-1))
 
 
-def cc(clean: Any, denoised: Any) -> float | np.ndarray:
-    """Pearson correlation coefficient between clean and denoised, per segment.
+def cc(reference: Any, estimate: Any) -> float | np.ndarray:
+    """Pearson correlation coefficient between reference and estimate, per segment.
 
     Examples
     --------
     >>> round(cc([1.0, 2.0, 3.0, 4.0], [2.0, 4.0, 6.0, 8.5]), 4)
     0.9984
     """
-    x, y = _arrays(clean=clean, denoised=denoised)
+    x, y = _arrays(reference=reference, estimate=estimate)
     return _out(pearson(x, y, axis=-1))
 
 
-def snr_gain_db(clean: Any, noisy: Any, denoised: Any) -> float | np.ndarray:
-    """SNR improvement in dB, ``SNR(denoised) - SNR(noisy)``, per segment.
+def snr_gain_db(reference: Any, estimate: Any, noisy: Any) -> float | np.ndarray:
+    """SNR improvement in dB, ``SNR(estimate) - SNR(noisy)``, per segment.
 
-    ``SNR = 10 log10(sum(clean**2) / sum((estimate - clean)**2))`` (:func:`wavediff.metrics.snr_db`); a
+    ``SNR = 10 log10(sum(reference**2) / sum((estimate - reference)**2))`` (:func:`wavediff.metrics.snr_db`); a
     perfect reconstruction gives ``inf``.
 
     Examples
     --------
     >>> import numpy as np
     >>> clean = np.array([1.0, -1.0, 1.0, -1.0])
-    >>> round(snr_gain_db(clean, clean + 1.0, clean + 0.1), 6)  # error amplitude / 10: +20 dB
+    >>> round(snr_gain_db(clean, clean + 0.1, clean + 1.0), 6)  # error amplitude / 10: +20 dB
     20.0
     """
-    x, n, y = _arrays(clean=clean, noisy=noisy, denoised=denoised)
+    x, y, n = _arrays(reference=reference, estimate=estimate, noisy=noisy)
     with np.errstate(invalid="ignore"):
         return _out(np.asarray(snr_db(x, y, axis=-1)) - np.asarray(snr_db(x, n, axis=-1)))
 
 
 def eeg_metrics(
-    clean: Any, denoised: Any, sfreq: float, noisy: Any = None, nperseg: int | None = None
+    reference: Any, estimate: Any, sfreq: float, noisy: Any = None, nperseg: int | None = None
 ) -> dict[str, float]:
     """EEGdenoiseNet's metrics, computed per segment (last axis) and averaged over all segments.
 
     Parameters
     ----------
-    clean, denoised : array_like
-        ``(..., n_times)``: each 1-D slice along the last axis is a segment.
+    reference, estimate : array_like
+        ``(..., n_times)``, the clean EEG and the cleaned one: each 1-D slice along the last axis is a segment.
     sfreq : float
         Sampling rate in Hz (for the Welch PSD of ``RRMSE_s``).
     noisy : array_like, optional
@@ -206,7 +206,7 @@ def eeg_metrics(
     >>> round(out["SNR_gain_dB"])
     20
     """
-    arrays = {"clean": clean, "denoised": denoised} if noisy is None else {"clean": clean, "denoised": denoised, "noisy": noisy}
+    arrays = {"reference": reference, "estimate": estimate} if noisy is None else {"reference": reference, "estimate": estimate, "noisy": noisy}
     checked = _arrays(**arrays)
     x, y = checked[0], checked[1]
     out = {
@@ -215,7 +215,7 @@ def eeg_metrics(
         "CC": float(np.mean(cc(x, y))),
     }
     if noisy is not None:
-        out["SNR_gain_dB"] = float(np.mean(snr_gain_db(x, checked[2], y)))
+        out["SNR_gain_dB"] = float(np.mean(snr_gain_db(x, y, checked[2])))
     return out
 
 

@@ -1,12 +1,17 @@
-"""Command line: ``wavediff modalities | demo | train | restore``.
+"""Command line: ``wavediff modalities | demo | train | restore | evaluate``.
 
 ``wavediff demo`` runs offline on generated data and writes a before/after figure. With no room named
 it runs the engine demo and then every installed room's own demo; ``wavediff demo ROOM`` runs one.
+``wavediff evaluate ROOM REFERENCE ESTIMATE [--json]`` prints the room's metrics of two files, for
+evaluation pipelines.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
+import math
 import os
 import sys
 import time
@@ -17,7 +22,7 @@ import numpy as np
 
 from . import __version__, classical, metrics
 from .errors import CorruptFileError, DataNotFoundError, InvalidInputError, WavediffError
-from .modality import atomic_output, available_modalities, get_modality
+from .modality import atomic_output, available_modalities, get_modality, missing_extras
 from .report import markdown_table
 
 __all__ = ["main", "engine_demo"]
@@ -29,10 +34,7 @@ def engine_demo(out_dir: str | os.PathLike = "wavediff-demo", seed: int = 0) -> 
 
     Returns a dict with the two result tables (lists of rows) and the figure path.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: the caller's backend is left alone
 
     from wavediff.datasets.signals import SIGNALS, phantom, test_signal
 
@@ -82,7 +84,8 @@ def engine_demo(out_dir: str | os.PathLike = "wavediff-demo", seed: int = 0) -> 
     print(markdown_table(rows_2d))
     print(f"\nBayesShrink on 256x256 took {t_bayes * 1e3:.1f} ms")
 
-    fig, axes = plt.subplots(2, 3, figsize=(13, 7))
+    fig = Figure(figsize=(13, 7))
+    axes = fig.subplots(2, 3)
     t = np.arange(n)
     for ax, key in zip(axes[0], ("noisy", "SureShrink", "Wiener")):
         ax.plot(t, shown[key], lw=0.6, color="tab:gray" if key == "noisy" else "tab:blue", label=key)
@@ -98,19 +101,21 @@ def engine_demo(out_dir: str | os.PathLike = "wavediff-demo", seed: int = 0) -> 
     figure = out / "engine_demo.png"
     with atomic_output(figure) as tmp:
         fig.savefig(tmp, dpi=90)
-    plt.close(fig)
     print(f"figure written to {figure}")
     return {"signals_1d": rows_1d, "phantom_2d": rows_2d, "figure": figure}
 
 
 def _cmd_modalities(args: argparse.Namespace) -> int:
     rooms = available_modalities()
-    if not rooms:
+    missing = missing_extras()
+    if not rooms and not missing:
         print("no modality rooms are installed yet")
         return 0
     for name, cls in rooms.items():
         exts = " ".join(cls.extensions) or "-"
         print(f"{name:10s} {cls.description}  [{exts}]")
+    for name, hint in missing.items():
+        print(f"{name:10s} not available: {hint}")
     return 0
 
 
@@ -152,7 +157,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from .pipeline import train
 
     recipe = _read_recipe(args.recipe)
-    path = train(args.room, steps=args.steps, out=args.out, device=args.device, seed=args.seed, recipe=recipe)
+    path = train(
+        args.room, steps=args.steps, out=args.out, device=args.device, seed=args.seed, recipe=recipe, data=args.data, init=args.init
+    )
     print(f"weights written to {path} (and {path.with_suffix('.json').name})")
     return 0
 
@@ -160,17 +167,57 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _cmd_restore(args: argparse.Namespace) -> int:
     from .pipeline import Restorer
 
+    if args.steps is not None and args.steps < 1:
+        raise InvalidInputError(f"--steps {args.steps}: give a number of sampler steps >= 1 (default: the recipe's)")
+    if args.draws < 1:
+        raise InvalidInputError(f"--draws {args.draws}: give a number of posterior draws >= 1")
+    if args.std and args.draws < 2:
+        raise InvalidInputError("--std needs posterior draws to measure their spread: add --draws N with N >= 2 (e.g. --draws 4)")
     room = get_modality(args.room)
-    restorer = Restorer(room, args.model, device=args.device, steps=args.steps, n_samples=args.samples, seed=args.seed)
+    restorer = Restorer(room.name, args.model, device=args.device, steps=args.steps, n_draws=args.draws, seed=args.seed)
+    room = restorer.modality  # built from the model's recorded layout
     obj = room.read(args.input)
     if args.std:
         restored, std = restorer.restore(obj, return_std=True)
         room.write(std, args.std)
-        print(f"uncertainty (standard deviation of {args.samples} draws) written to {args.std}")
+        print(f"uncertainty (standard deviation of {args.draws} draws) written to {args.std}")
     else:
         restored = restorer.restore(obj)
     room.write(restored, args.output)
     print(f"restored {args.input} -> {args.output}")
+    return 0
+
+
+def _file_record(path: str) -> dict[str, object]:
+    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return {"path": str(Path(path).resolve()), "sha256": digest}
+
+
+def _json_value(value: object) -> object:
+    value = float(value) if isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool) else value
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # JSON has no inf/nan: "inf", "-inf", "nan"
+    return value
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    room = get_modality(args.room)
+    for label, path in (("REFERENCE", args.reference), ("ESTIMATE", args.estimate)):
+        if not Path(path).is_file():
+            raise DataNotFoundError(f"{label} {path}: no such file; pass two {room.name} files ({', '.join(room.extensions)})")
+    reference, estimate = room.read(args.reference), room.read(args.estimate)
+    values = room.metrics(reference, estimate)
+    if args.json:
+        record = {
+            "room": room.name,
+            "reference": _file_record(args.reference),
+            "estimate": _file_record(args.estimate),
+            "metrics": {k: _json_value(v) for k, v in values.items()},
+            "wavediff": __version__,
+        }
+        print(json.dumps(record, indent=2, sort_keys=True))
+    else:
+        print(markdown_table([{"metric": k, "value": v} for k, v in values.items()], digits=4))
     return 0
 
 
@@ -192,7 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.set_defaults(func=_cmd_demo)
 
-    p = sub.add_parser("train", help="train a room's default model with its recipe and write the weights")
+    p = sub.add_parser("train", help="train (or fine-tune) a room's model with its recipe and write the weights")
     p.add_argument("room")
     p.add_argument("--steps", type=int, default=None, help="training steps (default: the recipe's)")
     p.add_argument("--out", default=None, help="weights file (default: the room's shipped weights.safetensors)")
@@ -202,6 +249,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--recipe", default=None, metavar="FILE.toml",
         help="TOML of recipe keys to change, merged over the room's recipe.toml (recorded in the weights' JSON)",
     )
+    p.add_argument(
+        "--data", default=None, metavar="DIR",
+        help="train on your own recordings: the room builds the pairs from the files in DIR (its degradations "
+        "on their content); the weights' JSON records every file's sha256",
+    )
+    p.add_argument(
+        "--init", default=None, metavar="shipped|FILE",
+        help="fine-tune: start from the room's shipped model or from these weights (default steps: the recipe's finetune_steps)",
+    )
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("restore", help="restore a file with a room's model and write the same format")
@@ -210,11 +266,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("output")
     p.add_argument("--model", default=None, help="weights file (default: the room's shipped model)")
     p.add_argument("--steps", type=int, default=None, help="sampler steps (default: the recipe's)")
-    p.add_argument("--samples", type=int, default=1, help="posterior draws averaged (default 1: the posterior mean, one network evaluation)")
-    p.add_argument("--std", default=None, help="also write the draws' standard deviation to this file")
+    p.add_argument(
+        "--draws", "--samples", dest="draws", type=int, default=1,
+        help="posterior draws averaged (default 1: the posterior mean, one network evaluation)",
+    )
+    p.add_argument("--std", default=None, help="also write the draws' standard deviation to this file (needs --draws >= 2)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_cmd_restore)
+
+    p = sub.add_parser("evaluate", help="print a room's metrics of an estimate against a reference (two files)")
+    p.add_argument("room")
+    p.add_argument("reference", help="the clean reference, in one of the room's formats")
+    p.add_argument("estimate", help="the restored (or degraded) file to score, same format")
+    p.add_argument("--json", action="store_true", help="print one JSON object (metrics, files' sha256, version) instead of a table")
+    p.set_defaults(func=_cmd_evaluate)
     return parser
 
 

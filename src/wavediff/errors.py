@@ -23,6 +23,7 @@ __all__ = [
     "CheckpointError",
     "ConfigError",
     "DeviceError",
+    "MissingDependencyError",
 ]
 
 
@@ -87,3 +88,7 @@ class ConfigError(WavediffError, ValueError):
 
 class DeviceError(WavediffError, RuntimeError):
     """The requested compute device is unavailable."""
+
+
+class MissingDependencyError(WavediffError, ImportError):
+    """An optional library that a room or feature needs is not installed (the message gives the pip command)."""

@@ -6,7 +6,9 @@ back, simulates the field's real degradations, and computes the field's own metr
 
 Rooms are found in two ways, so a third party can add one without touching wavediff:
 
-* built-in rooms: every ``wavediff.modalities.<room>.adapter`` module, imported on first use;
+* built-in rooms: every ``wavediff.modalities.<room>.adapter`` module, imported on first use. A room's
+  field libraries are the optional dependencies ``wavediff[<room>]``; when one is missing the room is
+  listed by :func:`missing_extras` and :func:`get_modality` says which ``pip install`` brings it;
 * plugins: the entry-point group ``wavediff.modalities``, e.g. in a plugin's ``pyproject.toml``::
 
       [project.entry-points."wavediff.modalities"]
@@ -35,7 +37,13 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from .errors import ConfigError, ModalityError, UnknownModalityError
+from .errors import (
+    ConfigError,
+    DataNotFoundError,
+    MissingDependencyError,
+    ModalityError,
+    UnknownModalityError,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -47,6 +55,7 @@ __all__ = [
     "register_modality",
     "get_modality",
     "available_modalities",
+    "missing_extras",
     "atomic_output",
     "ENTRY_POINT_GROUP",
 ]
@@ -68,15 +77,30 @@ class Modality(abc.ABC):
     description : str
         One line shown by ``wavediff modalities``.
     spatial_dims : int
-        Number of spatial axes of the tensors this room produces (1, 2 or 3).
+        Number of spatial axes of the tensors this room produces (1, 2 or 3). The class value is the
+        default; an instance may set its own in ``__init__`` (one room serving 2-D slices and 3-D
+        volumes), and the model it trains is built for the instance's value.
     extensions : tuple of str
         File suffixes :meth:`read` understands, lower case with the dot (``".edf"``).
+    free_settings : tuple of str
+        Settings that only change how restoring tiles the data (a window overlap), not what the model
+        sees: a room may use other values than the model was trained with.
+
+    Notes
+    -----
+    A room's *layout settings* are the keys of its recipe's ``[data]`` section (sampling rate, window,
+    overlap, patch size, context channels...). The constructor takes each of them as a keyword,
+    defaulting to the recipe's value, and :meth:`settings` returns them as the instance uses them.
+    :func:`wavediff.pipeline.train` builds the room from the recipe it trains with, records
+    :meth:`settings` in the checkpoint, and :class:`wavediff.Restorer` builds the room from that
+    record, so a model restores with the layout it was trained with.
     """
 
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
-    spatial_dims: ClassVar[int] = 1
+    spatial_dims: int = 1
     extensions: ClassVar[tuple[str, ...]] = ()
+    free_settings: ClassVar[tuple[str, ...]] = ()
 
     # ---------------------------------------------------------------- native I/O
     @abc.abstractmethod
@@ -113,11 +137,42 @@ class Modality(abc.ABC):
         """Offline demo for ``wavediff demo <room>``: degrade, restore, print a metrics table and write
         a before/after figure into ``out_dir``; returns the table and the figure path."""
 
+    # ---------------------------------------------------------------- layout
+    def settings(self) -> dict[str, Any]:
+        """The layout settings this instance uses (its recipe's ``[data]`` keys), JSON-serialisable.
+
+        ``type(room)(**room.settings())`` rebuilds an equivalent room; checkpoints record this dict.
+        Rooms with settings override it (the default: none).
+        """
+        return {}
+
     # ---------------------------------------------------------------- learning (optional hooks)
-    def training_data(self, recipe: dict[str, Any], seed: int = 0) -> Any:
+    def training_data(self, recipe: dict[str, Any], seed: int = 0, data: str | os.PathLike | None = None) -> Any:
         """A batch function ``fn(generator, batch_size) -> (clean, degraded)`` of tensors in the room's
-        tensor layout, for :func:`wavediff.pipeline.train`. Rooms with a learned model override this."""
+        tensor layout, for :func:`wavediff.pipeline.train`. Rooms with a learned model override this.
+
+        ``data`` is a folder of the user's own files in the room's formats (:meth:`data_files`): the
+        room builds its training pairs from them (its degradations applied to their content) instead
+        of from its simulator.
+        """
         raise ModalityError(f"modality {self.name!r} does not provide training data; it has no learned model yet")
+
+    def data_files(self, folder: str | os.PathLike) -> list[Path]:
+        """The files under ``folder`` (recursively, sorted) whose suffix is one of :attr:`extensions`.
+
+        Raises :class:`~wavediff.errors.DataNotFoundError` when the folder is missing or holds none.
+        """
+        root = Path(folder)
+        if not root.is_dir():
+            raise DataNotFoundError(f"--data {root}: no such folder; pass a folder of {self.name} files")
+        exts = tuple(e.lower() for e in self.extensions)
+        found = sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".") and p.name.lower().endswith(exts))
+        if not found:
+            raise DataNotFoundError(
+                f"{root} holds no {self.name} files ({', '.join(self.extensions) or 'no formats declared'}); "
+                "put the recordings to train on there"
+            )
+        return found
 
     def uncertainty_from_tensor(self, std: torch.Tensor, context: dict[str, Any]) -> Any:
         """Map a per-element standard deviation in tensor space to a native object of the same kind."""
@@ -157,6 +212,7 @@ class Modality(abc.ABC):
 # -------------------------------------------------------------------- registry
 _REGISTRY: dict[str, type[Modality]] = {}
 _FAILED: dict[str, str] = {}
+_MISSING: dict[str, tuple[str, str]] = {}  # room -> (missing module, extra that installs it)
 _DISCOVERED = False
 
 
@@ -212,8 +268,13 @@ def _discover() -> None:
         try:
             importlib.import_module(module)  # the adapter registers itself with @register_modality
         except ModuleNotFoundError as exc:
-            if exc.name != module:
-                _note_failure(room, module, exc)
+            if exc.name == module:
+                continue  # a folder without an adapter is not a room
+            if exc.name and not exc.name.startswith("wavediff"):
+                # a field library of the room is not installed: say which extra brings it
+                _MISSING[room] = (exc.name.split(".")[0], room)
+                continue
+            _note_failure(room, module, exc)
         except Exception as exc:  # a broken room must not take the others down, but must be heard
             _note_failure(room, module, exc)
     for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
@@ -235,12 +296,29 @@ def refresh_modalities() -> None:
     global _DISCOVERED
     _DISCOVERED = False
     _FAILED.clear()
+    _MISSING.clear()
 
 
 def available_modalities() -> Mapping[str, type[Modality]]:
     """Registered modality classes by name (built-ins, plugins and run-time registrations)."""
     _discover()
     return dict(sorted(_REGISTRY.items()))
+
+
+def missing_extras() -> Mapping[str, str]:
+    """Built-in rooms that cannot load because a field library is missing: room -> the pip command.
+
+    Examples
+    --------
+    >>> isinstance(missing_extras(), dict)
+    True
+    """
+    _discover()
+    return {room: _install_hint(module, extra) for room, (module, extra) in sorted(_MISSING.items()) if room not in _REGISTRY}
+
+
+def _install_hint(module: str, extra: str) -> str:
+    return f"pip install 'wavediff[{extra}]' (it needs {module}, which is not installed)"
 
 
 def get_modality(name: str, **kwargs: Any) -> Modality:
@@ -257,13 +335,26 @@ def get_modality(name: str, **kwargs: Any) -> Modality:
     _discover()
     if name not in _REGISTRY:
         known = ", ".join(sorted(_REGISTRY)) or "none yet"
+        if name in _MISSING:
+            module, extra = _MISSING[name]
+            raise MissingDependencyError(f"the {name} room needs its field libraries: {_install_hint(module, extra)}")
         if name in _FAILED:
             raise UnknownModalityError(f"modality {name!r} could not be loaded: {_FAILED[name]}")
         raise UnknownModalityError(
             f"no modality named {name!r}; registered: {known}. Install the plugin that provides it, "
             f"or register a class with wavediff.register_modality"
         )
-    return _REGISTRY[name](**kwargs)
+    cls = _REGISTRY[name]
+    try:
+        inspect.signature(cls).bind(**kwargs)
+    except TypeError:
+        accepted = [p for p in inspect.signature(cls).parameters if p not in ("self", "args", "kwargs")]
+        unknown = sorted(set(kwargs) - set(accepted))
+        raise ConfigError(
+            f"the {name} room has no setting {', '.join(map(repr, unknown)) or 'of that form'}; "
+            f"its settings are {', '.join(accepted) or 'none'} (the keys of its recipe's [data] section)"
+        ) from None
+    return cls(**kwargs)
 
 
 # -------------------------------------------------------------------- atomic output

@@ -31,7 +31,7 @@ from .diffusion.denoiser import Denoiser
 from .errors import CheckpointError, InvalidInputError
 from .modality import atomic_output
 
-__all__ = ["Trainer", "TensorData", "save_checkpoint", "load_checkpoint", "load_denoiser"]
+__all__ = ["Trainer", "TensorData", "save_checkpoint", "load_checkpoint", "load_denoiser", "read_meta"]
 
 FORMAT = "wavediff-checkpoint"
 BatchFn = Callable[[torch.Generator, int], tuple[torch.Tensor, torch.Tensor | None]]
@@ -323,8 +323,8 @@ def _plain_json(obj: Any) -> Any:
     raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
 
 
-def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """Read the tensors and the JSON metadata of a checkpoint (safetensors only; nothing unpickled)."""
+def read_meta(path: str | os.PathLike) -> dict[str, Any]:
+    """The JSON description of a checkpoint (configuration, provenance, metrics), without its tensors."""
     path = Path(path)
     meta_path = path.with_suffix(".json")
     if not path.is_file() or not meta_path.is_file():
@@ -335,6 +335,12 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], d
         raise CheckpointError(f"{meta_path} is not valid JSON ({exc}); the checkpoint is damaged") from exc
     if not isinstance(meta, dict) or meta.get("format") != FORMAT or "config" not in meta:
         raise CheckpointError(f"{meta_path} is not a wavediff checkpoint description")
+    return meta
+
+
+def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Read the tensors and the JSON metadata of a checkpoint (safetensors only; nothing unpickled)."""
+    meta = read_meta(path)
     try:
         tensors = load_file(str(path))
     except Exception as exc:  # safetensors raises its own error types for truncated files
@@ -342,11 +348,26 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], d
     return tensors, meta
 
 
+def _layout(meta: dict[str, Any]) -> dict[str, Any] | None:
+    """The room a checkpoint was trained for: its config's ``layout``, or for checkpoints written before
+    layouts were recorded there, the room and recipe ``[data]`` of its provenance."""
+    if meta["config"].get("layout") is not None:
+        return meta["config"]["layout"]
+    info = meta.get("info", {})
+    recipe = info.get("recipe")
+    if isinstance(info.get("room"), str) and isinstance(recipe, dict) and isinstance(recipe.get("data"), dict):
+        return {"room": info["room"], "settings": recipe["data"]}
+    return None
+
+
 def load_denoiser(path: str | os.PathLike, device: str | torch.device = "cpu", use_ema: bool = True) -> Denoiser:
-    """Build the :class:`Denoiser` described by a checkpoint and load its (EMA) weights, in eval mode."""
+    """Build the :class:`Denoiser` described by a checkpoint and load its (EMA) weights, in eval mode.
+
+    The model's ``layout`` (the room and settings it was trained with) comes from the checkpoint.
+    """
     tensors, meta = load_checkpoint(path)
     try:
-        model = Denoiser.from_config(meta["config"])
+        model = Denoiser.from_config({**meta["config"], "layout": _layout(meta)})
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"{path}: its configuration does not describe a model ({type(exc).__name__}: {exc})") from exc
     prefix = "ema." if use_ema and any(k.startswith("ema.") for k in tensors) else "model."

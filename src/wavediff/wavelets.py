@@ -1,7 +1,7 @@
 """Orthonormal discrete wavelet transforms of 1-D, 2-D and 3-D tensors.
 
 The engine's diffusion models work on *packed* wavelet-packet coefficients: a depth-``L`` packet
-decomposition splits every channel into ``2**(dim*L)`` subbands of size ``n / 2**L`` which are stacked
+decomposition splits every channel into ``2**(dims*L)`` subbands of size ``n / 2**L`` which are stacked
 as channels. With periodic extension ("periodization" in PyWavelets) the map is orthonormal: energy is
 preserved, the inverse is the adjoint, and white Gaussian noise of level sigma stays white with the same
 sigma, so diffusion math carries over to the wavelet domain unchanged.
@@ -13,11 +13,11 @@ critically sampled orthonormal case is a circular strided convolution here (chec
 
 Layout conventions
 ------------------
-* Input tensors are ``(batch, channels, *spatial)`` with ``len(spatial) == dim``.
+* Input tensors are ``(batch, channels, *spatial)`` with ``len(spatial) == dims``.
 * Subband names follow PyWavelets: one letter per axis, ``'a'`` for lowpass and ``'d'`` for highpass,
   axis 0 first (``'ad'`` = lowpass along rows, highpass along columns, as in ``pywt.dwtn``); a packet
   at depth ``L`` concatenates the names of its levels, coarsest split first (``pywt.WaveletPacketND``).
-* Packed channel ``c * 2**(dim*L) + k`` holds subband ``k`` (in the order of
+* Packed channel ``c * 2**(dims*L) + k`` holds subband ``k`` (in the order of
   :meth:`WaveletTransform.subband_names`) of input channel ``c``.
 """
 
@@ -135,18 +135,29 @@ class WaveletTransform:
         Name of an orthonormal PyWavelets family member (``'haar'``, ``'db2'``..``'db38'``, ``'symN'``,
         ``'coifN'``). Biorthogonal wavelets are refused: they would colour white noise.
     level : int
-        Decomposition depth ``L`` (0 is the identity). Packed coefficients have ``2**(dim*L)`` times
+        Decomposition depth ``L`` (0 is the identity). Packed coefficients have ``2**(dims*L)`` times
         as many channels at ``1/2**L`` of the spatial size.
-    dim : {1, 2, 3}
+    dims : {1, 2, 3}
         Number of spatial axes.
-    pad_mode : {'reflect', 'replicate'}
+    pad_mode : {'reflect', 'replicate', 'zero'}
         Extension used when a spatial size is not a multiple of ``2**L``; the inverse crops it away
         when given ``size``. Reflection falls back to replication on axes too short to reflect.
+
+    Notes
+    -----
+    The transform is orthonormal only for spatial sizes that are multiples of ``2**level``
+    (:meth:`is_orthonormal`). Any other size is padded first, which no padding can make orthonormal
+    (the padded space is larger than the input's). ``'reflect'`` and ``'replicate'`` copy samples into
+    the padding: their energy, and any noise in them, is counted twice, so white noise of level
+    sigma does not stay white with level sigma near the padded edge. ``'zero'`` keeps the map an
+    isometry (norms and inner products are preserved and ``inverse(., size)`` is its adjoint), but the
+    padding holds no noise, so the coefficients near that edge carry less than sigma. Rooms choose
+    windows and patches whose sizes are multiples of ``2**level`` where the noise level matters.
 
     Examples
     --------
     >>> import torch
-    >>> wt = WaveletTransform("db2", level=2, dim=2)
+    >>> wt = WaveletTransform("db2", level=2, dims=2)
     >>> x = torch.randn(4, 1, 64, 64)
     >>> packed = wt.forward(x)
     >>> tuple(packed.shape)
@@ -155,18 +166,18 @@ class WaveletTransform:
     True
     """
 
-    def __init__(self, wavelet: str = "haar", level: int = 1, dim: int = 2, pad_mode: str = "reflect"):
+    def __init__(self, wavelet: str = "haar", level: int = 1, dims: int = 2, pad_mode: str = "reflect"):
         # Keep the name, not the pywt object: copy.deepcopy of a pywt.Wavelet (done by EMA copies of a
         # model) loses its C-level attributes and reports orthogonal=False.
         self._wavelet_name = orthogonal_wavelet(wavelet).name
-        if dim not in (1, 2, 3):
-            raise InvalidInputError(f"dim={dim!r} is not supported; use 1, 2 or 3 spatial dimensions")
+        if dims not in (1, 2, 3):
+            raise InvalidInputError(f"dims={dims!r} is not supported; use 1, 2 or 3 spatial dimensions")
         if not isinstance(level, (int, np.integer)) or isinstance(level, bool) or level < 0:
             raise InvalidInputError(f"level={level!r} must be a non-negative integer")
-        if pad_mode not in ("reflect", "replicate"):
-            raise InvalidInputError(f"pad_mode={pad_mode!r}; use 'reflect' or 'replicate'")
+        if pad_mode not in ("reflect", "replicate", "zero"):
+            raise InvalidInputError(f"pad_mode={pad_mode!r}; use 'reflect', 'replicate' or 'zero'")
         self.level = int(level)
-        self.dim = int(dim)
+        self.dims = int(dims)
         self.pad_mode = pad_mode
 
     @property
@@ -175,23 +186,34 @@ class WaveletTransform:
         return _wavelet(self._wavelet_name)
 
     def __repr__(self) -> str:
-        return f"WaveletTransform(wavelet={self.wavelet.name!r}, level={self.level}, dim={self.dim})"
+        return f"WaveletTransform(wavelet={self.wavelet.name!r}, level={self.level}, dims={self.dims})"
 
     # ------------------------------------------------------------------ shapes
     @property
     def n_subbands(self) -> int:
-        """Number of packed subbands per input channel, ``2**(dim*level)``."""
-        return 2 ** (self.dim * self.level)
+        """Number of packed subbands per input channel, ``2**(dims*level)``."""
+        return 2 ** (self.dims * self.level)
 
     def subband_names(self) -> list[str]:
         """Names of the packed subbands in channel order, as ``pywt.WaveletPacketND`` node paths."""
-        per_level = ["".join(p) for p in itertools.product("ad", repeat=self.dim)]
+        per_level = ["".join(p) for p in itertools.product("ad", repeat=self.dims)]
         return ["".join(p) for p in itertools.product(per_level, repeat=self.level)]
 
     def padded_size(self, size: tuple[int, ...], level: int | None = None) -> tuple[int, ...]:
         """Spatial size after padding each axis up to a multiple of ``2**level`` (default: this transform's)."""
         q = 2 ** (self.level if level is None else level)
         return tuple(-(-int(s) // q) * q for s in size)
+
+    def is_orthonormal(self, size: tuple[int, ...]) -> bool:
+        """Whether :meth:`forward` is orthonormal for inputs of spatial ``size`` (no padding needed).
+
+        Examples
+        --------
+        >>> wt = WaveletTransform("haar", level=2, dims=1)
+        >>> wt.is_orthonormal((512,)), wt.is_orthonormal((510,))
+        (True, False)
+        """
+        return self.padded_size(tuple(size)) == tuple(int(n) for n in size)
 
     def packed_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
         """Shape of ``forward(x)`` for an input of ``shape`` ``(batch, channels, *spatial)``."""
@@ -202,10 +224,10 @@ class WaveletTransform:
 
     # ------------------------------------------------------------------ checks
     def _check_rank(self, shape: tuple[int, ...], name: str) -> None:
-        if len(shape) != self.dim + 2:
+        if len(shape) != self.dims + 2:
             raise ShapeError(
-                f"{name} has shape {tuple(shape)}; a {self.dim}-D WaveletTransform expects "
-                f"(batch, channels{', n' * self.dim}) - add batch/channel axes with x[None, None]"
+                f"{name} has shape {tuple(shape)}; a {self.dims}-D WaveletTransform expects "
+                f"(batch, channels{', n' * self.dims}) - add batch/channel axes with x[None, None]"
             )
 
     def _check_levels(self, spatial: tuple[int, ...], level: int) -> None:
@@ -262,10 +284,10 @@ class WaveletTransform:
         for _ in range(self.level):
             b, k = t.shape[0], t.shape[1]
             # undo the outermost (coarsest-split) level last: peel the finest split first
-            t = t.reshape(b, k // 2**self.dim, 2**self.dim, *t.shape[2:])
-            t = t.reshape(b * (k // 2**self.dim), 2**self.dim, *t.shape[3:])
-            t = _idwtn(t, self.wavelet.name, self.dim)
-            t = t.reshape(b, k // 2**self.dim, *t.shape[2:])
+            t = t.reshape(b, k // 2**self.dims, 2**self.dims, *t.shape[2:])
+            t = t.reshape(b * (k // 2**self.dims), 2**self.dims, *t.shape[3:])
+            t = _idwtn(t, self.wavelet.name, self.dims)
+            t = t.reshape(b, k // 2**self.dims, *t.shape[2:])
         if size is not None:
             t = self._crop(t, size)
         if t is coeffs:  # level 0 without cropping: still return a new tensor
@@ -276,7 +298,7 @@ class WaveletTransform:
         if level == 0:
             return t.clone()  # never hand back the caller's tensor itself
         for _ in range(level):
-            t = _dwtn(t, self.wavelet.name, self.dim)
+            t = _dwtn(t, self.wavelet.name, self.dims)
         return t
 
     def _pad(self, t: torch.Tensor, level: int | None = None) -> torch.Tensor:
@@ -288,13 +310,15 @@ class WaveletTransform:
         for n, m in zip(reversed(spatial), reversed(target)):
             pads += [0, m - n]
         mode = self.pad_mode
+        if mode == "zero":
+            return F.pad(t, pads, mode="constant", value=0.0)
         if mode == "reflect" and any(m - n >= n for n, m in zip(spatial, target)):
             mode = "replicate"
         return F.pad(t, pads, mode=mode)
 
     def _crop(self, t: torch.Tensor, size: tuple[int, ...]) -> torch.Tensor:
         size = tuple(int(s) for s in size)
-        if len(size) != self.dim or any(s > n for s, n in zip(size, t.shape[2:])):
+        if len(size) != self.dims or any(s > n for s, n in zip(size, t.shape[2:])):
             raise ShapeError(f"size {size} does not fit the reconstructed spatial shape {tuple(t.shape[2:])}")
         return t[(slice(None), slice(None), *(slice(0, s) for s in size))]
 
@@ -311,24 +335,24 @@ class WaveletTransform:
         self._check_rank(tuple(t.shape), "input")
         check_array(t, "input")
         self._check_levels(tuple(t.shape[2:]), level)
-        keys = ["".join(p) for p in itertools.product("ad", repeat=self.dim)]
+        keys = ["".join(p) for p in itertools.product("ad", repeat=self.dims)]
         if mode == "periodization":
             a = self._pad(t, level)
             details = []
             for _ in range(level):
                 b, c = a.shape[:2]
-                sub = _dwtn(a.reshape(b * c, 1, *a.shape[2:]), self.wavelet.name, self.dim)
-                sub = sub.reshape(b, c, 2**self.dim, *sub.shape[2:])
+                sub = _dwtn(a.reshape(b * c, 1, *a.shape[2:]), self.wavelet.name, self.dims)
+                sub = sub.reshape(b, c, 2**self.dims, *sub.shape[2:])
                 details.append({k: sub[:, :, i] for i, k in enumerate(keys) if i})
                 a = sub[:, :, 0]
             return [a, *reversed(details)]
         if mode not in _PTWT_MODES:
             raise InvalidInputError(f"mode={mode!r}; use 'periodization' or one of {_PTWT_MODES}")
         name = self.wavelet.name
-        if self.dim == 1:
+        if self.dims == 1:
             c = ptwt.wavedec(t, name, mode=mode, level=level)
             return [c[0], *({"d": d} for d in c[1:])]
-        if self.dim == 2:
+        if self.dims == 2:
             c = ptwt.wavedec2(t, name, mode=mode, level=level)
             return [c[0], *({"da": d[0], "ad": d[1], "dd": d[2]} for d in c[1:])]
         c = ptwt.wavedec3(t, name, mode=mode, level=level)
@@ -338,7 +362,7 @@ class WaveletTransform:
         """Inverse of :meth:`wavedec` (same ``mode``); ``size`` crops periodization padding."""
         if not isinstance(coeffs, (list, tuple)) or len(coeffs) < 1:
             raise InvalidInputError("coeffs must be the list returned by wavedec()")
-        keys = ["".join(p) for p in itertools.product("ad", repeat=self.dim)]
+        keys = ["".join(p) for p in itertools.product("ad", repeat=self.dims)]
         if mode == "periodization":
             a = coeffs[0]
             for det in coeffs[1:]:
@@ -347,15 +371,15 @@ class WaveletTransform:
                     raise InvalidInputError(f"detail dict lacks subbands {sorted(missing)}; pass wavedec() output")
                 sub = torch.stack([a] + [det[k] for k in keys[1:]], dim=2)
                 b, c = sub.shape[:2]
-                rec = _idwtn(sub.reshape(b * c, *sub.shape[2:]), self.wavelet.name, self.dim)
+                rec = _idwtn(sub.reshape(b * c, *sub.shape[2:]), self.wavelet.name, self.dims)
                 a = rec.reshape(b, c, *rec.shape[2:])
             return self._crop(a, size) if size is not None else a
         if mode not in _PTWT_MODES:
             raise InvalidInputError(f"mode={mode!r}; use 'periodization' or one of {_PTWT_MODES}")
         name = self.wavelet.name
-        if self.dim == 1:
+        if self.dims == 1:
             out = ptwt.waverec([coeffs[0], *(d["d"] for d in coeffs[1:])], name)
-        elif self.dim == 2:
+        elif self.dims == 2:
             det = [ptwt.constants.WaveletDetailTuple2d(d["da"], d["ad"], d["dd"]) for d in coeffs[1:]]
             out = ptwt.waverec2((coeffs[0], *det), name)
         else:

@@ -37,6 +37,10 @@ class Denoiser(nn.Module):
         When given, ``F`` runs on packed wavelet coefficients of ``c_in x`` and of ``cond``.
     amp : bool
         Run ``F`` under bfloat16 autocast when on CUDA (the skip path stays in full precision).
+    layout : dict, optional
+        What the model was trained on, for whoever restores with it: ``{"room": name, "settings":
+        {...}}``, the room's layout settings (its recipe's ``[data]`` keys: rate, window, overlap,
+        context...). Recorded in :meth:`config`, so a checkpoint rebuilds the room it was made for.
 
     Examples
     --------
@@ -44,7 +48,7 @@ class Denoiser(nn.Module):
     >>> from wavediff.nets import UNet
     >>> from wavediff.diffusion import Denoiser, EDMProcess
     >>> net = UNet(dims=1, in_channels=2, preset="tiny")        # 1 channel x haar level 1
-    >>> D = Denoiser(net, EDMProcess(sigma_data=1.0), wavelet=WaveletTransform("haar", 1, dim=1))
+    >>> D = Denoiser(net, EDMProcess(sigma_data=1.0), wavelet=WaveletTransform("haar", 1, dims=1))
     >>> D(torch.randn(3, 1, 64), torch.full((3,), 0.5)).shape
     torch.Size([3, 1, 64])
     """
@@ -55,12 +59,14 @@ class Denoiser(nn.Module):
         process: EDMProcess,
         wavelet: WaveletTransform | None = None,
         amp: bool = True,
+        layout: dict[str, Any] | None = None,
     ):
         super().__init__()
         self.net = net
         self.process = process
         self.wavelet = wavelet
         self.amp = amp
+        self.layout = None if layout is None else {"room": str(layout["room"]), "settings": dict(layout.get("settings", {}))}
 
     def forward(self, x: torch.Tensor, sigma: torch.Tensor | float, cond: torch.Tensor | None = None) -> torch.Tensor:
         sigma = torch.as_tensor(sigma, dtype=x.dtype, device=x.device)
@@ -97,33 +103,39 @@ class Denoiser(nn.Module):
     def data_channels(self) -> int:
         """Channels of ``x`` (the restored signal); ``cond`` may have more (the observation first, then context)."""
         packed = int(self.net.config["in_channels"])
-        return packed if self.wavelet is None else packed // (2 ** (self.wavelet.dim * self.wavelet.level))
+        return packed if self.wavelet is None else packed // (2 ** (self.wavelet.dims * self.wavelet.level))
 
     @property
     def condition_channels(self) -> int:
         """Channels of ``cond``: the observation (``data_channels``) followed by any context channels."""
         packed = int(self.net.config.get("cond_channels", 0))
-        return packed if self.wavelet is None else packed // (2 ** (self.wavelet.dim * self.wavelet.level))
+        return packed if self.wavelet is None else packed // (2 ** (self.wavelet.dims * self.wavelet.level))
 
     # ------------------------------------------------------------------ config
     def config(self) -> dict[str, Any]:
         """JSON-serialisable description from which :meth:`from_config` rebuilds the module."""
         wt = self.wavelet
-        return {
+        config = {
             "net": dict(self.net.config),
             "process": self.process.config(),
-            "wavelet": None if wt is None else {"wavelet": wt.wavelet.name, "level": wt.level, "dim": wt.dim, "pad_mode": wt.pad_mode},
+            "wavelet": None if wt is None else {"wavelet": wt.wavelet.name, "level": wt.level, "dims": wt.dims, "pad_mode": wt.pad_mode},
             "amp": self.amp,
         }
+        if self.layout is not None:
+            config["layout"] = {"room": self.layout["room"], "settings": dict(self.layout["settings"])}
+        return config
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Denoiser:
         from ..nets import UNet
 
         wt = config.get("wavelet")
+        if wt is not None and "dim" in wt:  # checkpoints written before the keyword became ``dims``
+            wt = {("dims" if k == "dim" else k): v for k, v in wt.items()}
         return cls(
             UNet(**config["net"]),
             process_from_config(config["process"]),
             None if wt is None else WaveletTransform(**wt),
             amp=config.get("amp", True),
+            layout=config.get("layout"),
         )

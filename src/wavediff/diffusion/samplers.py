@@ -2,16 +2,35 @@
 
 They know nothing about networks, modalities or files. ``denoiser(x, sigma, cond)`` returns the
 estimate of the clean signal; ``x`` is the state at noise level ``sigmas[0]`` (pure noise times
-``sigma_max`` for generation, or an observation plus noise for restoration), and ``sigmas`` decreases
-to 0 (see :func:`~wavediff.diffusion.process.karras_sigmas`). Every sampler counts network evaluations
-(NFE) and can return the clean estimate of each evaluation.
+``sigma_max`` for generation, or an observation plus noise for restoration), and ``sigmas`` strictly
+decreases to 0 (see :func:`~wavediff.diffusion.process.karras_sigmas`). Every sampler counts network
+evaluations (NFE) and can return the clean estimate of each evaluation.
+
+The state is carried in float64 whatever the dtype of ``x`` (the denoiser is called with it, and a
+:class:`~wavediff.diffusion.Denoiser` runs its network in its own dtype), so that long schedules do
+not accumulate rounding; the result comes back in the dtype of ``x``.
+
+Examples
+--------
+Sampling ``N(0, 4)`` with its exact denoiser, ``E[x0 | x] = 4 x / (4 + sigma^2)``:
+
+>>> import torch
+>>> from wavediff.diffusion import GaussianDenoiser, karras_sigmas
+>>> den = GaussianDenoiser(torch.zeros(1), torch.full((1, 1), 4.0))
+>>> g = torch.Generator().manual_seed(0)
+>>> x = torch.randn(20000, 1, generator=g, dtype=torch.float64) * (4 + 5.0**2) ** 0.5  # the marginal at sigma 5
+>>> out = heun(den, x, karras_sigmas(18, 0.01, 5.0))
+>>> out.nfe, round(float(out.x.std()), 1)
+(35, 2.0)
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from tqdm.auto import tqdm
@@ -33,7 +52,7 @@ class SampleResult:
 
 
 class _Counted:
-    """Wraps a denoiser to count evaluations and keep x0 estimates."""
+    """Wraps a denoiser to count evaluations and keep x0 estimates (float64, like the state)."""
 
     def __init__(self, denoiser: DenoiserFn, cond: torch.Tensor | None, keep: bool):
         self.denoiser, self.cond, self.keep = denoiser, cond, keep
@@ -41,7 +60,7 @@ class _Counted:
 
     def __call__(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
         self.nfe += 1
-        out = self.denoiser(x, sigma.to(x.dtype).expand(x.shape[0]), self.cond)
+        out = self.denoiser(x, sigma.to(x.dtype).expand(x.shape[0]), self.cond).to(torch.float64)
         if self.keep:
             self.x0s.append(out.detach().clone())
         return out
@@ -51,11 +70,29 @@ def _check(x: torch.Tensor, sigmas: torch.Tensor) -> torch.Tensor:
     sigmas = torch.as_tensor(sigmas, dtype=torch.float64, device=x.device)
     if sigmas.ndim != 1 or sigmas.numel() < 2:
         raise InvalidInputError("sigmas must be a 1-D sequence of at least two noise levels (ending at 0)")
-    if bool((sigmas[1:] > sigmas[:-1]).any()) or bool((sigmas < 0).any()):
-        raise InvalidInputError("sigmas must be non-negative and non-increasing, e.g. process.sigmas(n_steps)")
+    if not bool(torch.isfinite(sigmas).all()) or bool((sigmas < 0).any()):
+        raise InvalidInputError("sigmas must be finite and non-negative, e.g. process.sigmas(n_steps)")
+    steps = sigmas[1:] - sigmas[:-1]
+    if bool((steps >= 0).any()):
+        i = int(torch.nonzero(steps >= 0)[0])
+        raise InvalidInputError(
+            f"sigmas must strictly decrease; sigmas[{i}] = {float(sigmas[i]):g} is followed by "
+            f"{float(sigmas[i + 1]):g} (a repeated level is a step of length zero): use process.sigmas(n_steps)"
+        )
     if not bool(torch.isfinite(x).all()):
         raise InvalidInputError("the starting state contains NaN or inf")
     return sigmas
+
+
+def _renoise(
+    process: Any, x: torch.Tensor, s_cur: torch.Tensor, s_hat: torch.Tensor, eps: torch.Tensor, cond: torch.Tensor | None
+) -> torch.Tensor:
+    """The state at ``s_hat > s_cur`` drawn from the one at ``s_cur`` along the process's own path."""
+    if process is None or not getattr(process, "needs_observation", False):
+        return x + (s_hat**2 - s_cur**2).sqrt() * eps
+    if cond is None:
+        raise InvalidInputError("churn along the residual path needs the observation: pass cond")
+    return process.renoise(x, s_cur, s_hat, eps, cond[:, : x.shape[1]].to(x.dtype))
 
 
 @torch.no_grad()
@@ -69,6 +106,7 @@ def edm_stochastic(
     s_tmin: float = 0.0,
     s_tmax: float = math.inf,
     s_noise: float = 1.0,
+    process: Any = None,
     generator: torch.Generator | None = None,
     return_x0: bool = False,
     progress: bool = False,
@@ -78,24 +116,38 @@ def edm_stochastic(
     ``churn`` is EDM's ``S_churn``: at each step with ``s_tmin <= sigma <= s_tmax`` the level is raised
     by ``gamma = min(churn / N, sqrt(2) - 1)`` with fresh noise scaled by ``s_noise``. ``churn=0`` is
     the deterministic Heun sampler. NFE = ``2N - 1`` for ``N`` steps ending at 0.
+
+    Raising the level must follow the process's path. For the Gaussian (EDM) process that is adding
+    noise of variance ``s_hat^2 - s^2``. For the residual process the mean must also move toward the
+    observation: ``process.renoise`` draws ``x_hat = a x + b y + c eps`` with ``a = (sigma_max - s_hat)
+    / (sigma_max - s)``, ``b = (s_hat - a s) / sigma_max`` and ``c^2 = s_hat^2 - a^2 s^2``, which has the
+    path's distribution at ``s_hat`` for every clean signal, and ``s_hat`` never exceeds ``sigma_max``.
+    ``process`` defaults to ``denoiser.process`` (a :class:`~wavediff.diffusion.Denoiser` has one);
+    without it the Gaussian process is assumed.
+
+    ``generator`` draws the churn noise, so a run is reproducible from it.
     """
     sigmas = _check(x, sigmas)
+    dtype = x.dtype
+    x = x.to(torch.float64)
+    process = getattr(denoiser, "process", None) if process is None else process
+    top = float(getattr(process, "sigma_max", math.inf)) if getattr(process, "needs_observation", False) else math.inf
     model = _Counted(denoiser, cond, return_x0)
     n = len(sigmas) - 1
     for i in tqdm(range(n), disable=not progress, desc="sampling", leave=False):
         s_cur, s_next = sigmas[i], sigmas[i + 1]
         gamma = min(churn / n, math.sqrt(2) - 1) if s_tmin <= s_cur <= s_tmax else 0.0
-        s_hat = s_cur * (1 + gamma)
-        if gamma > 0:
-            eps = torch.randn(x.shape, generator=generator, dtype=x.dtype, device=generator.device if generator else x.device)
-            x = x + (s_hat**2 - s_cur**2).sqrt().to(x.dtype) * s_noise * eps.to(x.device)
-        d_cur = (x - model(x, s_hat)) / s_hat.to(x.dtype)
-        x_next = x + (s_next - s_hat).to(x.dtype) * d_cur
+        s_hat = (s_cur * (1 + gamma)).clamp(max=top)
+        if s_hat > s_cur:
+            eps = torch.randn(x.shape, generator=generator, dtype=torch.float64, device=generator.device if generator else x.device)
+            x = _renoise(process, x, s_cur, s_hat, s_noise * eps.to(x.device), cond)
+        d_cur = (x - model(x, s_hat)) / s_hat
+        x_next = x + (s_next - s_hat) * d_cur
         if s_next > 0:  # second-order correction (skipped on the last step to 0)
-            d_next = (x_next - model(x_next, s_next)) / s_next.to(x.dtype)
-            x_next = x + (s_next - s_hat).to(x.dtype) * (0.5 * d_cur + 0.5 * d_next)
+            d_next = (x_next - model(x_next, s_next)) / s_next
+            x_next = x + (s_next - s_hat) * (0.5 * d_cur + 0.5 * d_next)
         x = x_next
-    return SampleResult(x, model.nfe, model.x0s)
+    return SampleResult(x.to(dtype), model.nfe, model.x0s)
 
 
 def heun(
@@ -127,6 +179,8 @@ def dpmpp_2m(
     from the current and previous evaluations; the first and the last step (to 0) are first order.
     """
     sigmas = _check(x, sigmas)
+    dtype = x.dtype
+    x = x.to(torch.float64)
     model = _Counted(denoiser, cond, return_x0)
     previous: torch.Tensor | None = None
     for i in tqdm(range(len(sigmas) - 1), disable=not progress, desc="sampling", leave=False):
@@ -135,22 +189,31 @@ def dpmpp_2m(
         if s_next == 0:
             x = denoised
             break
-        h = (s_cur / s_next).log()  # t_next - t with t = -log(sigma)
+        h = (s_cur / s_next).log()  # t_next - t with t = -log(sigma); > 0, the levels strictly decrease
         if previous is None:
             d = denoised
         else:
             r = (sigmas[i - 1] / s_cur).log() / h
-            d = (1 + 1 / (2 * r)).to(x.dtype) * denoised - (1 / (2 * r)).to(x.dtype) * previous
-        x = (s_next / s_cur).to(x.dtype) * x - torch.expm1(-h).to(x.dtype) * d
+            d = (1 + 1 / (2 * r)) * denoised - (1 / (2 * r)) * previous
+        x = (s_next / s_cur) * x - torch.expm1(-h) * d
         previous = denoised
-    return SampleResult(x, model.nfe, model.x0s)
+    return SampleResult(x.to(dtype), model.nfe, model.x0s)
 
 
 SAMPLERS: dict[str, Callable[..., SampleResult]] = {"heun": heun, "dpmpp_2m": dpmpp_2m, "stochastic": edm_stochastic}
 
 
-def sample(name: str, denoiser: DenoiserFn, x: torch.Tensor, sigmas: torch.Tensor, cond: torch.Tensor | None = None, **kwargs) -> SampleResult:
-    """Run the sampler called ``name`` (``'heun'``, ``'dpmpp_2m'``, ``'stochastic'``)."""
+def sample(name: str, denoiser: DenoiserFn, x: torch.Tensor, sigmas: torch.Tensor, cond: torch.Tensor | None = None, **kwargs: Any) -> SampleResult:
+    """Run the sampler called ``name`` (``'heun'``, ``'dpmpp_2m'``, ``'stochastic'``).
+
+    ``generator`` (and ``process``) are passed on to samplers that draw noise and dropped for the
+    deterministic ones, so a caller can always hand over its generator.
+    """
     if name not in SAMPLERS:
         raise InvalidInputError(f"unknown sampler {name!r}; use one of {sorted(SAMPLERS)}")
-    return SAMPLERS[name](denoiser, x, sigmas, cond, **kwargs)
+    fn = SAMPLERS[name]
+    accepted = inspect.signature(fn).parameters
+    for optional in ("generator", "process"):
+        if optional in kwargs and optional not in accepted:
+            kwargs.pop(optional)
+    return fn(denoiser, x, sigmas, cond, **kwargs)
