@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Install wavediff (editable) into the active Python environment.
-#   bash install.sh        the package and everything `wavediff demo` needs
+# Install wavediff (editable) into the active Python environment, with every room's field libraries.
+#   bash install.sh        the package and all rooms' extras (wavediff[all]): everything `wavediff demo` needs
 #   bash install.sh dev    plus the test tools (pytest, hypothesis, ruff, notebook runner)
-# Set PYTHON to choose the interpreter (default: python3).
+# Set PYTHON to choose the interpreter (default: python3). A single room: pip install -e '.[eeg]'.
 set -euo pipefail
 cd "$(dirname "$0")"
 PYTHON="${PYTHON:-python3}"
-extra=""
-if [ "${1:-}" = "dev" ]; then extra="[dev]"; fi
+extras="all"
+if [ "${1:-}" = "dev" ]; then extras="all,dev"; fi
 
 if ! "$PYTHON" -c "import torch" >/dev/null 2>&1; then
   # A torch wheel that this machine already provides (pip's find-links) comes first: it is the build
@@ -22,4 +22,4 @@ if ! "$PYTHON" -c "import torch" >/dev/null 2>&1; then
   fi
 fi
 
-"$PYTHON" -m pip install -e ".$extra"
+"$PYTHON" -m pip install -e ".[$extras]"

@@ -41,5 +41,22 @@ def test_three_source_roots_map_into_one_namespace():
     # an installed wheel or an editable checkout: either way the sub-packages are importable by these names
     assert wavediff.modalities.__name__ == "wavediff.modalities"
     assert hasattr(wavediff.datasets, "signals")
-    tool = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
-    assert tool["package-dir"] == {"wavediff": "src/wavediff", "wavediff.modalities": "modalities", "wavediff.datasets": "datasets"}
+    setup = (ROOT / "setup.py").read_text()
+    assert 'ROOTS = {"wavediff": "src/wavediff", "wavediff.modalities": "modalities", "wavediff.datasets": "datasets"}' in setup
+
+
+def test_install_script_installs_every_rooms_extra():
+    script = (ROOT / "install.sh").read_text()
+    assert 'extras="all"' in script and 'extras="all,dev"' in script and '-e ".[$extras]"' in script
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    rooms = sorted(p.name for p in (ROOT / "modalities").iterdir() if (p / "adapter.py").is_file())
+    assert all(room in extras for room in rooms), "every room has its extra"
+    assert extras["all"] == ["wavediff[eeg,mri,ct,speech,hsi,seismic,pde]"]
+
+
+def test_importing_wavediff_loads_neither_torch_nor_field_libraries():
+    import subprocess
+
+    code = "import sys, wavediff, wavediff.errors; print(sorted(m for m in ('torch', 'mne', 'matplotlib') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[]"

@@ -314,3 +314,69 @@ def test_rooms_without_a_model_say_so():
         Bare().training_data({})
     with pytest.raises(ModalityError, match="cannot map uncertainties"):
         Modality.uncertainty_from_tensor(Bare(), torch.zeros(1), {})
+
+
+def test_restore_names_its_keywords_and_the_rooms_options(toy_room):
+    path = train(toy_room, steps=1, progress=False)
+    signal = Signal1D(np.zeros((1, D)))
+    with pytest.raises(InvalidInputError, match=r"unknown keyword\(s\) n_samples: restore takes model, .* and the toyroom room reads no options"):
+        restore(signal, model=path, n_samples=4)
+    with pytest.raises(InvalidInputError, match="n_draws"):
+        Restorer(toy_room, path).restore(signal, n_draws=0)
+    with pytest.raises(InvalidInputError, match="steps"):
+        Restorer(toy_room, path, steps=0)
+
+
+def test_a_model_for_other_dimensions_or_another_room_is_refused(toy_room, tmp_path):
+    from wavediff.errors import ConfigError, DeviceError
+
+    flat = model_from_recipe(ToyRoom.default_recipe(), dims=2, layout={"room": "toyroom", "settings": {}})
+    with pytest.raises(ConfigError, match="2-D tensors"):
+        Restorer(toy_room, flat)
+    other = model_from_recipe(ToyRoom.default_recipe(), dims=1, layout={"room": "eeg", "settings": {}})
+    with pytest.raises(ConfigError, match="trained for the 'eeg' room"):
+        Restorer(toy_room, other)
+    if not torch.cuda.is_available():
+        with pytest.raises(DeviceError, match="no usable CUDA device"):
+            Restorer(toy_room, flat, device="cuda")
+    with pytest.raises(DeviceError, match="not a device name"):
+        Restorer(toy_room, flat, device="gpu0")
+
+
+def test_the_checkpoint_records_the_layout_the_data_and_the_sampler_used(toy_room, tmp_path):
+    path = train(toy_room, steps=1, recipe={"sampler": {"steps": 5}}, progress=False)
+    meta = json.loads(path.with_suffix(".json").read_text())
+    assert meta["config"]["layout"] == {"room": "toyroom", "settings": {}}
+    assert meta["info"]["data"]["source"].startswith("simulated by the toyroom room")
+    assert Restorer(toy_room, path).steps == 5  # the model's recipe, not the room's default of 3
+
+
+def test_cli_evaluate_prints_the_rooms_metrics_as_a_table_or_json(toy_room, tmp_path, capsys):
+    ref, est = tmp_path / "ref.npy", tmp_path / "est.npy"
+    np.save(ref, np.ones((2, D)))
+    np.save(est, np.ones((2, D)) + 0.5)
+    assert cli.main(["evaluate", "toyroom", str(ref), str(est)]) == 0
+    assert "| rmse | 0.5000 |" in capsys.readouterr().out
+    assert cli.main(["evaluate", "toyroom", str(ref), str(est), "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["metrics"] == {"rmse": 0.5} and record["room"] == "toyroom"
+    import hashlib
+
+    assert record["reference"]["sha256"] == hashlib.sha256(ref.read_bytes()).hexdigest()
+    assert cli.main(["evaluate", "toyroom", str(ref), str(tmp_path / "none.npy")]) == 2
+    assert "ESTIMATE" in capsys.readouterr().err
+
+
+def test_cli_restore_checks_its_arguments_before_any_work(toy_room, tmp_path, capsys):
+    source = tmp_path / "in.npy"
+    np.save(source, np.zeros((2, D)))
+    train(toy_room, steps=1, progress=False)
+    for argv, message in (
+        (["--std", str(tmp_path / "s.npy")], "add --draws N"),
+        (["--steps", "0"], "--steps 0"),
+        (["--draws", "0"], "--draws 0"),
+    ):
+        assert cli.main(["restore", "toyroom", str(source), str(tmp_path / "out.npy"), *argv]) == 2
+        assert message in capsys.readouterr().err
+        assert not (tmp_path / "out.npy").exists()
+    assert cli.main(["restore", "toyroom", str(source), str(tmp_path / "out.npy"), "--samples", "2"]) == 0  # the old name still works

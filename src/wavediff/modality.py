@@ -32,10 +32,7 @@ import sys
 import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, ClassVar
-
-import numpy as np
-import torch
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .errors import (
     ConfigError,
@@ -49,6 +46,10 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
+
+if TYPE_CHECKING:  # annotations only: the registry stays importable without loading torch
+    import numpy as np
+    import torch
 
 __all__ = [
     "Modality",
