@@ -8,6 +8,7 @@ the fetchers hand to MNE and pooch (both replaced here: no network).
 from __future__ import annotations
 
 import doctest
+import importlib
 import re
 import warnings
 
@@ -19,6 +20,7 @@ from wavediff.datasets import eeg
 
 from wavediff.errors import (
     CorruptFileError,
+    DataNotFoundError,
     InvalidInputError,
     NonFiniteError,
     SampleRateError,
@@ -550,6 +552,54 @@ def test_fetch_eegmmidb_delegates_to_mne(monkeypatch, tmp_path):
 # -------------------------------------------------------------------------------------------------
 
 
+SUBMODULES = ("head", "simulator", "erp", "eegmmidb", "eegdenoisenet")
+
+
 def test_docstring_examples_run():
-    result = doctest.testmod(eeg, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE, verbose=False)
-    assert result.attempted > 5 and result.failed == 0
+    # doctest finds only what a module defines itself, so the package and each submodule are run
+    modules = [eeg, *(importlib.import_module(f"wavediff.datasets.eeg.{name}") for name in SUBMODULES)]
+    attempted = 0
+    for module in modules:
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE, verbose=False)
+        assert result.failed == 0, module.__name__
+        attempted += result.attempted
+    assert attempted > 5
+
+
+PUBLIC = (
+    "DEFAULT_CH_NAMES", "ERP", "simulate_raw", "simulate_epochs", "add_erp", "fetch_eegmmidb",
+    "EEGDENOISENET_COMMIT", "EEGDENOISENET_FILES", "EEGDENOISENET_HASHES_VERIFIED_HERE", "EEGDENOISENET_SFREQ",
+    "fetch_eegdenoisenet", "load_eegdenoisenet", "eegdenoisenet_split", "DataNotFoundError",
+)  # fmt: skip
+
+
+def test_the_package_keeps_the_public_names_of_the_former_module():
+    assert tuple(eeg.__all__) == PUBLIC
+    for name in PUBLIC:
+        assert getattr(eeg, name) is not None
+    assert eeg.DataNotFoundError is DataNotFoundError
+
+
+def test_each_part_reads_alone_and_is_documented():
+    for name in SUBMODULES:
+        module = importlib.import_module(f"wavediff.datasets.eeg.{name}")
+        assert module.__doc__ and len(module.__doc__.strip()) > 80, name
+        for public in getattr(module, "__all__", []):
+            assert getattr(module, public) is getattr(eeg, public), (name, public)
+
+
+def test_a_patched_simulate_epochs_is_what_callers_find(monkeypatch):
+    # the EEG room looks simulate_epochs up on the package at call time; a test double must reach it
+    calls = []
+    monkeypatch.setattr(eeg, "simulate_epochs", lambda *a, **k: calls.append(a) or np.zeros((1, 2, 3)))
+    from wavediff.datasets.eeg import simulate_epochs
+
+    assert simulate_epochs(1).shape == (1, 2, 3) and calls
+
+
+def test_sample_rate_errors_name_the_minimum():
+    with pytest.raises(SampleRateError, match=r"sfreq=59.0 Hz is too low \(the simulated beta rhythm reaches 30 Hz\); use at least 60 Hz"):
+        eeg.simulate_epochs(1, sfreq=59.0)
+    with pytest.raises(SampleRateError, match="positive finite sampling rate"):
+        eeg.simulate_epochs(1, sfreq="256")
+    assert eeg.simulate_epochs(1, n_seconds=0.5, sfreq=60, montage=None).shape == (1, 19, 30)

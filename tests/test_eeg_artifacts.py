@@ -310,3 +310,25 @@ def test_no_warnings_for_standard_names():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         art.contaminate(synthetic_eeg(np.random.default_rng(0), 512), SFREQ, np.random.default_rng(0), "mix", 0.0, NAMES)
+
+
+# ----------------------------------------------------------------------------- package layout
+
+
+def test_the_package_keeps_the_public_names_of_the_former_module():
+    assert art.__all__ == ["ARTIFACTS", "EOG_KINDS", "electrode_positions", "eog", "emg", "line_noise",
+                           "electrode_pops", "drift", "contaminate", "power_snr_db", "rms"]
+    from wavediff.modalities.eeg.artifacts import contaminate, electrode_positions, rms  # noqa: F401
+    from wavediff.modalities.eeg.montage import electrode_positions as from_montage
+
+    assert electrode_positions is from_montage
+
+
+def test_each_part_reads_alone_and_is_documented():
+    import importlib
+
+    for name in ("common", "ocular", "muscle", "technical", "contamination"):
+        module = importlib.import_module(f"wavediff.modalities.eeg.artifacts.{name}")
+        assert module.__doc__ and len(module.__doc__.strip()) > 80, name
+        for public in getattr(module, "__all__", []):
+            assert getattr(module, public) is getattr(art, public), (name, public)

@@ -380,3 +380,32 @@ def test_cli_restore_checks_its_arguments_before_any_work(toy_room, tmp_path, ca
         assert message in capsys.readouterr().err
         assert not (tmp_path / "out.npy").exists()
     assert cli.main(["restore", "toyroom", str(source), str(tmp_path / "out.npy"), "--samples", "2"]) == 0  # the old name still works
+
+
+def test_spatial_dims_is_per_instance(registry, tmp_path):
+    """One room serving 2-D slices and 3-D volumes: the model is built for the instance's value."""
+
+    class Images(ToyRoom):
+        name = "imagesroom"
+
+        def __init__(self, volume=False):
+            self.volume = bool(volume)
+            self.spatial_dims = 3 if self.volume else 2
+
+        def settings(self):
+            return {"volume": self.volume}
+
+        @classmethod
+        def default_recipe(cls):
+            return {**ToyRoom.default_recipe(), "data": {"volume": False}}
+
+        def training_data(self, recipe, seed=0):
+            shape = (8, 8, 8) if self.volume else (8, 8)
+            return lambda g, n: (torch.zeros(n, 1, *shape), torch.randn(n, 1, *shape, generator=g))
+
+    register_modality(Images)
+    assert Images.spatial_dims == 1 and Images().spatial_dims == 2 and Images(volume=True).spatial_dims == 3
+    for volume, dims in ((False, 2), (True, 3)):
+        path = train("imagesroom", steps=1, out=tmp_path / f"v{volume}.safetensors", recipe={"data": {"volume": volume}}, progress=False)
+        restorer = Restorer("imagesroom", path)
+        assert restorer.model.net.config["dims"] == dims and restorer.modality.spatial_dims == dims

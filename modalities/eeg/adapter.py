@@ -29,6 +29,7 @@ import mne
 import numpy as np
 import torch
 
+from wavediff._checks import check_sfreq
 from wavediff.errors import (
     CorruptFileError,
     InvalidInputError,
@@ -39,8 +40,8 @@ from wavediff.errors import (
 from wavediff.modality import Modality, atomic_output, register_modality
 from wavediff.tiling import extract_windows, overlap_add
 
-from .artifacts import electrode_positions
 from .context import context_windows, ica_ocular, spatial_context
+from .montage import electrode_positions
 
 __all__ = ["EEG", "context_windows", "ica_ocular", "spatial_context"]
 
@@ -136,8 +137,7 @@ class EEG(Modality):
                 "neighbours) or 4 (ICA's ocular estimate taken out first, then those and the estimate)"
             )
         self.context_channels = int(context_channels)
-        if not np.isfinite(sfreq) or sfreq <= 0:
-            raise SampleRateError(f"sfreq={sfreq!r} must be a positive number of Hz")
+        sfreq = check_sfreq(sfreq)
         if not 0 <= overlap < 1:
             raise InvalidInputError(f"overlap={overlap!r} must be in [0, 1)")
         self.sfreq, self.overlap = sfreq, overlap
@@ -235,8 +235,7 @@ class EEG(Modality):
                 )
             if sfreq is None:
                 raise SampleRateError("a numpy EEG array needs its sampling rate: pass sfreq=... (Hz)")
-            if not np.isfinite(sfreq) or sfreq <= 0:
-                raise SampleRateError(f"sfreq={sfreq!r} must be a positive number of Hz")
+            sfreq = check_sfreq(sfreq)
             data = np.atleast_2d(arr).reshape(-1, arr.shape[-1]).astype(np.float64)  # epochs: rows epoch by epoch
             return data, float(sfreq), {"kind": "array", "dtype": arr.dtype, "shape": arr.shape, "torch": isinstance(obj, torch.Tensor), "names": None}
         raise UnsupportedFormatError(

@@ -29,8 +29,11 @@ from typing import Any
 import mne
 import numpy as np
 
+from wavediff._checks import check_sfreq
 from wavediff.classical import denoise_wavelet
 from wavediff.errors import InvalidInputError, NonFiniteError, SampleRateError, ShapeError
+
+from .montage import template_montage
 
 __all__ = ["bandpass_notch", "wavelet_denoise", "ica_clean", "eog_regression", "ICAReport", "MIN_ICA_CHANNELS"]
 
@@ -52,12 +55,6 @@ def _check_data(data: Any, ndims: tuple[int, ...] = (1, 2)) -> np.ndarray:
     if not np.all(np.isfinite(arr)):
         raise NonFiniteError("data holds NaN or infinite values; interpolate or drop those samples first")
     return arr
-
-
-def _check_sfreq(sfreq: Any) -> float:
-    if isinstance(sfreq, (bool, str, bytes)) or not isinstance(sfreq, numbers.Real) or not math.isfinite(sfreq) or sfreq <= 0:
-        raise SampleRateError(f"sfreq={sfreq!r} must be a positive sampling rate in Hz, e.g. 256.0")
-    return float(sfreq)
 
 
 def _check_freq(value: Any, name: str) -> float | None:
@@ -110,7 +107,7 @@ def bandpass_notch(
     True
     """
     arr = _check_data(data)
-    sfreq = _check_sfreq(sfreq)
+    sfreq = check_sfreq(sfreq)
     l_freq = _check_freq(l_freq, "l_freq")
     h_freq = _check_freq(h_freq, "h_freq")
     line_freq = _check_freq(line_freq, "line_freq")
@@ -172,7 +169,7 @@ def wavelet_denoise(
     True
     """
     arr = _check_data(data)
-    _check_sfreq(sfreq)
+    check_sfreq(sfreq)
     x = arr if arr.ndim == 2 else arr[None, :]
     out = denoise_wavelet(x, wavelet=wavelet, method=method, mode=mode, wavelet_levels=wavelet_levels, channel_axis=0)
     return np.asarray(out, dtype=np.float64).reshape(arr.shape)
@@ -239,11 +236,6 @@ def _fit_copy(raw: mne.io.BaseRaw, fit_l_freq: float | None) -> mne.io.BaseRaw:
 def _ica_kwargs(rng: int | None) -> dict[str, Any]:
     params = inspect.signature(mne.preprocessing.ICA.__init__).parameters
     return {"rng": rng} if "rng" in params else {"random_state": rng}  # MNE renamed random_state to rng in 1.11
-
-
-def _montage() -> mne.channels.DigMontage:
-    name = "colin27_1005" if "colin27_1005" in mne.channels.get_builtin_montages() else "standard_1005"
-    return mne.channels.make_standard_montage(name)
 
 
 def _effective_rank(x: np.ndarray) -> int:
@@ -355,7 +347,7 @@ def ica_clean(
     True
     """
     arr = _check_data(data, ndims=(2,))
-    sfreq = _check_sfreq(sfreq)
+    sfreq = check_sfreq(sfreq)
     n_channels, n_times = arr.shape
     if n_channels < MIN_ICA_CHANNELS:
         raise InvalidInputError(
@@ -382,7 +374,7 @@ def ica_clean(
     info = mne.create_info(names, sfreq, "eeg")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        info.set_montage(_montage(), match_case=False, match_alias=True, on_missing="ignore", verbose=False)
+        info.set_montage(template_montage(), match_case=False, match_alias=True, on_missing="ignore", verbose=False)
     locs = np.array([ch["loc"][:3] for ch in info["chs"]])
     has_pos = bool(np.all(np.isfinite(locs)) and not np.any(np.all(locs == 0, axis=1)))
     raw = mne.io.RawArray(arr, info, verbose=False)
@@ -555,7 +547,7 @@ def eog_regression(
     True
     """
     arr = _check_data(data, ndims=(2,))
-    sfreq = _check_sfreq(sfreq)
+    sfreq = check_sfreq(sfreq)
     n_channels = arr.shape[0]
     if n_channels < 2:
         raise InvalidInputError("EOG regression needs at least 2 channels (proxies and the channels to clean)")

@@ -36,7 +36,7 @@ def eog_proxies(positions: np.ndarray) -> tuple[np.ndarray, int, int]:
 
     Examples
     --------
-    >>> from wavediff.modalities.eeg.artifacts import electrode_positions
+    >>> from wavediff.modalities.eeg.montage import electrode_positions
     >>> names = ["Fp1", "Fp2", "F7", "F3", "F4", "F8", "Cz", "O1"]
     >>> top, left, right = eog_proxies(electrode_positions(names))
     >>> [names[i] for i in top], names[left], names[right]
@@ -58,7 +58,7 @@ def spatial_context(data: np.ndarray, positions: np.ndarray, neighbours: int = 4
     10-20 montage); row 1 a horizontal-EOG reference, the left minus the right frontal electrode (F7 -
     F8), both chosen by :func:`eog_proxies`; row 2 the mean of the channel's ``neighbours`` nearest
     electrodes. ``positions`` ``(n_channels, 3)`` (m, NaN where
-    unknown) come from :func:`~wavediff.modalities.eeg.artifacts.electrode_positions`. Without two known
+    unknown) come from :func:`~wavediff.modalities.eeg.montage.electrode_positions`. Without two known
     positions rows 0 and 2 are the mean of the other channels and row 1 is zero; a single channel is its
     own reference. :func:`context_windows` turns them into the model's context.
 
@@ -138,7 +138,7 @@ def ica_ocular(data: np.ndarray, sfreq: float, ch_names: Sequence[str], position
     Examples
     --------
     >>> import numpy as np
-    >>> from wavediff.modalities.eeg.artifacts import electrode_positions
+    >>> from wavediff.modalities.eeg.montage import electrode_positions
     >>> names = ["Fp1", "Fp2", "F7", "F8", "Cz"]
     >>> ica_ocular(np.zeros((5, 100)), 256.0, names, electrode_positions(names)) is None  # too few channels
     True

@@ -19,7 +19,6 @@ Inputs are never modified.
 
 from __future__ import annotations
 
-import math
 import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -27,7 +26,8 @@ from typing import Any
 import numpy as np
 import scipy.signal
 
-from wavediff.errors import InvalidInputError, NonFiniteError, SampleRateError, ShapeError
+from wavediff._checks import check_sfreq
+from wavediff.errors import InvalidInputError, NonFiniteError, ShapeError
 from wavediff.metrics import pearson, rrmse, snr_db
 from wavediff.report import markdown_table
 
@@ -72,12 +72,6 @@ def _arrays(**named: Any) -> list[np.ndarray]:
     return arrays
 
 
-def _check_sfreq(sfreq: Any) -> float:
-    if isinstance(sfreq, (bool, str, bytes)) or not isinstance(sfreq, numbers.Real) or not math.isfinite(sfreq) or sfreq <= 0:
-        raise SampleRateError(f"sfreq={sfreq!r} must be a positive sampling rate in Hz, e.g. 256.0")
-    return float(sfreq)
-
-
 def _out(value: Any) -> float | np.ndarray:
     arr = np.asarray(value, dtype=np.float64)
     return float(arr) if arr.ndim == 0 else arr
@@ -109,7 +103,7 @@ def welch_psd(x: Any, sfreq: float, nperseg: int | None = None) -> tuple[np.ndar
     10.0
     """
     arr = _as_array(x, "x")
-    sfreq = _check_sfreq(sfreq)
+    sfreq = check_sfreq(sfreq)
     n = arr.shape[-1]
     if nperseg is None:
         nperseg = min(256, n)

@@ -21,8 +21,8 @@ import torch
 
 from wavediff.errors import DataNotFoundError, InvalidInputError
 
-from .artifacts import electrode_positions
 from .context import context_windows, eog_proxies, ica_ocular, spatial_context
+from .montage import electrode_positions
 
 __all__ = ["evoked_transient", "quiet_epochs", "recordings_pool", "simulated_pool", "training_batches", "training_montage"]
 
@@ -105,7 +105,11 @@ def simulated_pool(cfg: dict[str, Any], sfreq: float, window: int, rng: np.rando
 def recordings_pool(room: Any, files: list[Path], cfg: dict[str, Any]) -> list[dict[str, Any]]:
     """The user's recordings as a training pool: the good EEG channels of each file, high-passed at
     ``[train] highpass`` Hz like the simulated pool, at the model rate; the blink-free half of the
-    windows (:func:`quiet_epochs`) is the clean reference, cut into ``recording_seconds`` pieces."""
+    windows (:func:`quiet_epochs`) is the clean reference, cut into ``recording_seconds`` pieces.
+
+    The pieces are repeated to ``[train] data_recordings`` entries (default 64), so that each is
+    contaminated several times, with other artifacts and SNRs, as the simulated pool's recordings are.
+    """
     highpass = float(cfg.get("highpass", 0.0))
     piece = int(round(float(cfg.get("recording_seconds", 40.0)) * room.sfreq))
     pool = []
@@ -132,7 +136,8 @@ def recordings_pool(room: Any, files: list[Path], cfg: dict[str, Any]) -> list[d
             f"none of the {len(files)} file(s) holds a window ({room.window / room.sfreq:g} s) of good EEG channels; "
             "check the channel types and info['bads']"
         )
-    return pool
+    copies = max(len(pool), int(cfg.get("data_recordings", 64)))
+    return [dict(pool[i % len(pool)]) for i in range(copies)]
 
 
 def training_batches(room: Any, recipe: dict[str, Any], seed: int = 0, data: Path | None = None) -> Any:

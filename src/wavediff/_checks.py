@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Any
+import math
+import numbers
+import sys
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pywt
-import torch
 
-from .errors import InvalidInputError, NonFiniteError, ShapeError, UnknownWaveletError
+from .errors import InvalidInputError, NonFiniteError, SampleRateError, ShapeError, UnknownWaveletError
+
+if TYPE_CHECKING:
+    import pywt
+
+
+def _is_tensor(x: Any) -> bool:
+    """Whether ``x`` is a torch tensor, without importing torch (no tensor exists before torch is loaded),
+    so that rooms' checks stay importable without the engine's heavy half."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(x, torch.Tensor)
 
 
 def to_numpy(x: Any, name: str = "input") -> np.ndarray:
     """Return ``x`` as a float numpy array without modifying it (torch tensors are detached and copied)."""
-    if isinstance(x, torch.Tensor):
+    if _is_tensor(x):
+        import torch
+
         x = x.detach().cpu()
         if x.dtype in (torch.bfloat16, torch.float16):
             x = x.float()
@@ -37,7 +50,7 @@ def check_array(
     allow_nonfinite: bool = False,
 ) -> Any:
     """Validate a numpy array or torch tensor: not empty, finite, with the expected rank. Returns ``x``."""
-    shape = tuple(x.shape) if isinstance(x, (np.ndarray, torch.Tensor)) else np.shape(x)
+    shape = tuple(x.shape) if isinstance(x, np.ndarray) or _is_tensor(x) else np.shape(x)
     rank = len(shape)
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
@@ -49,8 +62,8 @@ def check_array(
     if int(np.prod(shape)) == 0:
         raise InvalidInputError(f"{name} is empty (shape {shape}); pass at least one sample")
     if not allow_nonfinite:
-        if isinstance(x, torch.Tensor):
-            finite = bool(torch.isfinite(x).all()) if x.is_floating_point() else True
+        if _is_tensor(x):
+            finite = bool(x.isfinite().all()) if x.is_floating_point() else True
         else:
             arr = np.asarray(x)
             finite = bool(np.isfinite(arr).all()) if np.issubdtype(arr.dtype, np.inexact) else True
@@ -68,6 +81,8 @@ def check_same_shape(a: Any, b: Any, names: tuple[str, str] = ("reference", "est
 
 def orthogonal_wavelet(wavelet: str | pywt.Wavelet) -> pywt.Wavelet:
     """Return the pywt.Wavelet for ``wavelet``, requiring an orthonormal discrete family."""
+    import pywt
+
     if isinstance(wavelet, pywt.Wavelet):
         if wavelet.name not in pywt.wavelist(kind="discrete"):
             raise UnknownWaveletError(
@@ -87,3 +102,43 @@ def orthogonal_wavelet(wavelet: str | pywt.Wavelet) -> pywt.Wavelet:
             "so use 'haar', 'dbN', 'symN' or 'coifN'"
         )
     return w
+
+
+def check_sfreq(sfreq: Any, name: str = "sfreq", minimum: float | None = None, *, reason: str | None = None) -> float:
+    """Return a sampling rate in Hz as a float, or raise :class:`~wavediff.errors.SampleRateError`.
+
+    Any real number (Python or NumPy, integer or float) that is finite and positive is accepted;
+    booleans, strings, NaN, infinities, zero and negative rates are refused with one wording.
+
+    Parameters
+    ----------
+    sfreq : Any
+        The sampling rate to check.
+    name : str
+        Argument name used in the message (``"sfreq"``, ``"rate"``...).
+    minimum : float or None
+        Lowest rate the caller can work with, in Hz (inclusive); the message names it.
+    reason : str or None
+        Why ``minimum`` is needed, quoted in the message (e.g. ``"the beta rhythm reaches 30 Hz"``).
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> check_sfreq(256)
+    256.0
+    >>> check_sfreq(20.0, minimum=60.0)
+    Traceback (most recent call last):
+    ...
+    wavediff.errors.SampleRateError: sfreq=20.0 Hz is too low; use at least 60 Hz
+    """
+    # bool is an Integral, and a rate of True Hz is always a mistake
+    if isinstance(sfreq, (bool, np.bool_)) or not isinstance(sfreq, numbers.Real) or not math.isfinite(sfreq) or sfreq <= 0:
+        raise SampleRateError(f"{name}={sfreq!r} must be a positive finite sampling rate in Hz, e.g. 256.0")
+    value = float(sfreq)
+    if minimum is not None and value < minimum:
+        why = f" ({reason})" if reason else ""
+        raise SampleRateError(f"{name}={value!r} Hz is too low{why}; use at least {minimum:g} Hz")
+    return value

@@ -11,6 +11,25 @@ process, so restoration samplers can be checked against closed-form posteriors.
 
 All classes take and return tensors ``(batch, *shape)`` whose trailing elements flatten to dimension
 ``d``, and compute in float64.
+
+Examples
+--------
+Tweedie's formula for ``N(0, 4)`` at noise level 1: the MMSE estimate shrinks ``x`` by ``4 / (4 + 1)``.
+
+>>> import torch
+>>> den = GaussianDenoiser(torch.zeros(1), torch.full((1, 1), 4.0))
+>>> float(den(torch.tensor([[2.5]]), 1.0))
+2.0
+>>> round(gaussian_mmse(torch.full((1, 1), 4.0), 1.0), 6)  # 4 - 4 * 4 / 5
+0.8
+
+The exact posterior of ``y = x0 + w`` for ``x0 ~ N(0, 1)``, ``w ~ N(0, 1)``: mean ``y / 2``, variance 1/2.
+
+>>> from wavediff.diffusion import ResidualProcess
+>>> exact = LinearGaussianRestorer(torch.zeros(1), torch.eye(1), torch.eye(1), torch.eye(1), ResidualProcess())
+>>> mean, cov = exact.posterior(torch.tensor([[3.0]]))
+>>> float(mean), float(cov)
+(1.5, 0.5)
 """
 
 from __future__ import annotations
