@@ -18,7 +18,8 @@ import numpy as np
 
 from wavediff.errors import InvalidInputError
 
-from .baselines import _effective_rank, ica_clean
+from .baselines import ica_clean
+from .baselines.ica import _effective_rank
 
 __all__ = ["ICA_MIN_CHANNELS", "context_windows", "eog_proxies", "ica_ocular", "spatial_context"]
 

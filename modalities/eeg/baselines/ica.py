@@ -1,28 +1,12 @@
-"""Classical EEG artifact removal, as practitioners do it today, with MNE.
-
-* :func:`bandpass_notch` - zero-phase FIR band-pass (1-40 Hz) and a notch at the mains frequency and its
-  harmonics (``mne.filter.filter_data`` / ``mne.filter.notch_filter``): the first step of every pipeline.
-* :func:`wavelet_denoise` - wavelet shrinkage per channel (SureShrink on ``sym4`` by default), the
-  single-channel method of the EEG denoising literature, through :func:`wavediff.classical.denoise_wavelet`.
-* :func:`ica_clean` - independent component analysis (FastICA, or extended Infomax as EEGLAB's ``runica``)
-  with automatic rejection of ocular components (``ICA.find_bads_eog`` with frontal EEG channels standing
-  in for vertical and horizontal EOG electrodes) and of muscle components (``ICA.find_bads_muscle``,
-  Dharmaprani et al. 2016).
-* :func:`eog_regression` - Gratton et al. (1983) regression of ocular activity out of every channel
-  (``mne.preprocessing.EOGRegression``), with frontal channels standing in for vertical and horizontal EOG.
-
-Every function takes ``(n_channels, n_times)`` float arrays in volts (the filters also take a single
-channel ``(n_times,)``) and returns a new float64 array of the same shape; the input is never modified.
-"""
+"""ICA with automatic rejection of ocular and muscle components (MNE's ``ICA``, FastICA or extended Infomax)."""
 
 from __future__ import annotations
 
 import importlib.util
 import inspect
-import math
 import numbers
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,149 +14,14 @@ import mne
 import numpy as np
 
 from wavediff._checks import check_sfreq
-from wavediff.classical import denoise_wavelet
-from wavediff.errors import InvalidInputError, NonFiniteError, SampleRateError, ShapeError
+from wavediff.errors import InvalidInputError
 
-from .montage import template_montage
+from ..montage import template_montage
+from .common import _check_data, _check_fit_l_freq, _check_names, _fit_copy
 
-__all__ = ["bandpass_notch", "wavelet_denoise", "ica_clean", "eog_regression", "ICAReport", "MIN_ICA_CHANNELS"]
+__all__ = ["MIN_ICA_CHANNELS", "ICAReport", "ica_clean"]
 
 MIN_ICA_CHANNELS = 3
-
-
-def _check_data(data: Any, ndims: tuple[int, ...] = (1, 2)) -> np.ndarray:
-    if isinstance(data, np.ndarray) and data.dtype.kind not in "biuf":
-        raise InvalidInputError(f"data has dtype {data.dtype}; pass real-valued EEG in volts")
-    try:
-        arr = np.array(data, dtype=np.float64)  # always a copy: the caller's array is never touched
-    except (TypeError, ValueError) as exc:
-        raise InvalidInputError(f"data must be a numeric array (n_channels, n_times): {exc}") from None
-    if arr.ndim not in ndims:
-        want = "(n_channels, n_times)" if ndims == (2,) else "(n_channels, n_times) or (n_times,)"
-        raise ShapeError(f"data has shape {arr.shape}; pass {want} (loop over epochs for 3-D data)")
-    if arr.size == 0 or arr.shape[-1] < 2:
-        raise ShapeError(f"data has shape {arr.shape}; it needs channels with at least two samples")
-    if not np.all(np.isfinite(arr)):
-        raise NonFiniteError("data holds NaN or infinite values; interpolate or drop those samples first")
-    return arr
-
-
-def _check_freq(value: Any, name: str) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, (bool, str, bytes)) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value <= 0:
-        raise InvalidInputError(f"{name}={value!r} must be a positive frequency in Hz, or None to skip it")
-    return float(value)
-
-
-def bandpass_notch(
-    data: Any,
-    sfreq: float,
-    l_freq: float | None = 1.0,
-    h_freq: float | None = 40.0,
-    line_freq: float | None = 50.0,
-    method: str = "fir",
-) -> np.ndarray:
-    """Notch the mains frequency and its harmonics, then band-pass (MNE's zero-phase filters).
-
-    Parameters
-    ----------
-    data : array_like
-        ``(n_channels, n_times)`` or ``(n_times,)`` in volts.
-    sfreq : float
-        Sampling rate in Hz.
-    l_freq, h_freq : float or None
-        Pass band edges in Hz; None skips the high-pass (``l_freq``) or the low-pass (``h_freq``).
-        ``h_freq`` must lie below Nyquist.
-    line_freq : float or None
-        Mains frequency (50 or 60 Hz); every multiple below Nyquist (less 1 Hz) is notched. Skipped when
-        None or when the mains frequency is at or above Nyquist (nothing to remove).
-    method : {'fir', 'iir'}
-        MNE filter kind: a windowed-sinc FIR (MNE's default) or a 4th-order Butterworth applied forward
-        and backward. A 1 Hz FIR high-pass is about 3.3 s long; MNE warns and pads shorter segments, for
-        which ``'iir'`` is the usual choice.
-
-    Returns
-    -------
-    numpy.ndarray
-        Filtered float64 data of the input's shape.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> t = np.arange(10 * 256) / 256.0
-    >>> x = 20e-6 * np.sin(2 * np.pi * 10 * t) + 20e-6 * np.sin(2 * np.pi * 50 * t)
-    >>> y = bandpass_notch(x, 256.0)
-    >>> bool(np.std(y[256:-256] - 20e-6 * np.sin(2 * np.pi * 10 * t[256:-256])) < 1e-6)
-    True
-    """
-    arr = _check_data(data)
-    sfreq = check_sfreq(sfreq)
-    l_freq = _check_freq(l_freq, "l_freq")
-    h_freq = _check_freq(h_freq, "h_freq")
-    line_freq = _check_freq(line_freq, "line_freq")
-    if method not in ("fir", "iir"):
-        raise InvalidInputError(f"method={method!r}; use 'fir' or 'iir'")
-    nyquist = sfreq / 2
-    if h_freq is not None and h_freq >= nyquist:
-        raise SampleRateError(f"h_freq={h_freq} Hz is at or above Nyquist ({nyquist} Hz); pick h_freq < {nyquist}")
-    if l_freq is not None and l_freq >= nyquist:
-        raise SampleRateError(f"l_freq={l_freq} Hz is at or above Nyquist ({nyquist} Hz)")
-    if l_freq is not None and h_freq is not None and l_freq >= h_freq:
-        raise InvalidInputError(f"l_freq={l_freq} must be below h_freq={h_freq}")
-    iir = {"order": 4, "ftype": "butter", "output": "sos"} if method == "iir" else None
-    out = arr
-    if line_freq is not None and line_freq < nyquist - 1.0:
-        freqs = np.arange(line_freq, nyquist - 1.0, line_freq)
-        if method == "fir":
-            out = mne.filter.notch_filter(out, sfreq, freqs, method="fir", verbose=False)
-        else:  # MNE's IIR notch takes one stop band at a time
-            for f in freqs:
-                out = mne.filter.notch_filter(out, sfreq, f, method="iir", iir_params=iir, verbose=False)
-    if l_freq is not None or h_freq is not None:
-        out = mne.filter.filter_data(out, sfreq, l_freq, h_freq, method=method, iir_params=iir, verbose=False)
-    return np.asarray(out, dtype=np.float64).reshape(arr.shape)
-
-
-def wavelet_denoise(
-    data: Any,
-    sfreq: float,
-    wavelet: str = "sym4",
-    method: str = "SureShrink",
-    mode: str = "soft",
-    wavelet_levels: int | None = None,
-) -> np.ndarray:
-    """Wavelet shrinkage of every channel separately (its own MAD noise estimate).
-
-    A thin wrapper over :func:`wavediff.classical.denoise_wavelet` with ``channel_axis=0``; ``sym4`` and
-    SureShrink are the usual choices for EEG. The default depth is three less than the deepest level the
-    segment allows (at 256 Hz and 512 samples: 3 levels, so only content above 16 Hz is thresholded).
-
-    Parameters
-    ----------
-    data : array_like
-        ``(n_channels, n_times)`` or ``(n_times,)`` in volts.
-    sfreq : float
-        Sampling rate in Hz (checked; the shrinkage itself is rate-free).
-    wavelet, method, mode, wavelet_levels
-        As in :func:`wavediff.classical.denoise_wavelet`.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> rng = np.random.default_rng(0)
-    >>> t = np.arange(1024) / 256.0
-    >>> clean = np.stack([20e-6 * np.sin(2 * np.pi * 3 * t), 10e-6 * np.sin(2 * np.pi * 6 * t)])
-    >>> noisy = clean + rng.normal(0, 5e-6, clean.shape)
-    >>> out = wavelet_denoise(noisy, 256.0)
-    >>> bool(np.sqrt(np.mean((out - clean) ** 2)) < 0.6 * np.sqrt(np.mean((noisy - clean) ** 2)))
-    True
-    """
-    arr = _check_data(data)
-    check_sfreq(sfreq)
-    x = arr if arr.ndim == 2 else arr[None, :]
-    out = denoise_wavelet(x, wavelet=wavelet, method=method, mode=mode, wavelet_levels=wavelet_levels, channel_axis=0)
-    return np.asarray(out, dtype=np.float64).reshape(arr.shape)
 
 
 @dataclass
@@ -203,34 +52,6 @@ class ICAReport:
     eog_scores: Any = None
     muscle_scores: Any = None
     ica: Any = field(default=None, repr=False)
-
-
-def _check_names(ch_names: Any, n_channels: int) -> list[str]:
-    """One unique channel name per row of the data, as strings."""
-    if isinstance(ch_names, (str, bytes)) or not isinstance(ch_names, Iterable):
-        raise InvalidInputError("ch_names must be a list of channel names, one per row of data")
-    names = [str(c) for c in ch_names]
-    if len(names) != n_channels:
-        raise ShapeError(f"got {len(names)} channel names for {n_channels} channels; pass one name per row")
-    if len(set(names)) != len(names):
-        raise InvalidInputError("ch_names has duplicates; channel names must be unique")
-    return names
-
-
-def _check_fit_l_freq(fit_l_freq: Any, sfreq: float) -> float | None:
-    fit_l_freq = _check_freq(fit_l_freq, "fit_l_freq")
-    if fit_l_freq is not None and fit_l_freq >= sfreq / 2:
-        raise SampleRateError(f"fit_l_freq={fit_l_freq} Hz is at or above Nyquist ({sfreq / 2} Hz)")
-    return fit_l_freq
-
-
-def _fit_copy(raw: mne.io.BaseRaw, fit_l_freq: float | None) -> mne.io.BaseRaw:
-    """The copy a decomposition is fitted on: high-passed at ``fit_l_freq`` (IIR when too short for the FIR)."""
-    fit_raw = raw.copy()
-    if fit_l_freq is not None:
-        short = raw.n_times < 3.3 / fit_l_freq * raw.info["sfreq"]
-        fit_raw.filter(fit_l_freq, None, picks="all", method="iir" if short else "fir", verbose=False)
-    return fit_raw
 
 
 def _ica_kwargs(rng: int | None) -> dict[str, Any]:
@@ -489,85 +310,3 @@ def ica_clean(
         ica=ica,
     )
     return cleaned, report
-
-
-def eog_regression(
-    data: Any,
-    sfreq: float,
-    ch_names: Sequence[str],
-    veog: Sequence[str] = ("Fp1", "Fp2"),
-    heog: Sequence[str] = ("F7", "F8"),
-    fit_l_freq: float | None = 1.0,
-) -> np.ndarray:
-    """Regress ocular activity out of every channel (Gratton et al. 1983) through ``mne.preprocessing.EOGRegression``.
-
-    Without EOG electrodes, frontal channels stand in for them: a vertical EOG, the mean of the ``veog``
-    channels present, and a horizontal one, ``heog[0] - heog[1]`` when both are present. Each channel's
-    coefficients on them are fitted by least squares over the whole recording (on a copy high-passed at
-    ``fit_l_freq`` Hz, so that drifts do not bias them) and the fitted ocular part is subtracted from the
-    data as given. The proxies carry brain activity too, which the regression removes with the
-    artifact: the frontal channels themselves lose most of their content (the method's known weakness
-    without real EOG electrodes).
-
-    Parameters
-    ----------
-    data : array_like
-        ``(n_channels, n_times)`` in volts, at least 2 channels.
-    sfreq : float
-        Sampling rate in Hz.
-    ch_names : sequence of str
-        Channel names, one per row (matched case-insensitively).
-    veog, heog : sequence of str
-        Channels averaged into the vertical EOG proxy; the (left, right) pair whose difference is the
-        horizontal one.
-    fit_l_freq : float or None
-        High-pass of the copy the coefficients are fitted on; None fits on the data as given.
-
-    Returns
-    -------
-    numpy.ndarray
-        Cleaned float64 data of the input's shape.
-
-    Raises
-    ------
-    InvalidInputError
-        Fewer than 2 channels, or none of the ``veog`` / ``heog`` channels present.
-
-    Examples
-    --------
-    >>> rng = np.random.default_rng(0)
-    >>> names = ["Fp1", "Fp2", "F7", "F8", "Cz", "O1"]
-    >>> brain = rng.normal(0, 5e-6, (6, 30 * 128))
-    >>> blink = np.zeros(30 * 128)
-    >>> blink[::300] = 1.0
-    >>> blink = np.convolve(blink, 150e-6 * np.hanning(40), mode="same")
-    >>> topo = np.array([1.0, 1.0, 0.6, 0.6, 0.2, 0.05])
-    >>> cleaned = eog_regression(brain + topo[:, None] * blink, 128.0, names)
-    >>> bool(np.abs(cleaned[4] - brain[4]).max() < 0.1 * 0.2 * 150e-6 + 4 * 5e-6)  # Cz: its share of the blinks removed
-    True
-    """
-    arr = _check_data(data, ndims=(2,))
-    sfreq = check_sfreq(sfreq)
-    n_channels = arr.shape[0]
-    if n_channels < 2:
-        raise InvalidInputError("EOG regression needs at least 2 channels (proxies and the channels to clean)")
-    names = _check_names(ch_names, n_channels)
-    lower = {n.lower(): i for i, n in enumerate(names)}
-    vertical = [lower[c.lower()] for c in veog if c.lower() in lower]
-    pair = [lower[c.lower()] for c in heog if c.lower() in lower]
-    proxies = {}
-    if vertical:
-        proxies["_veog"] = arr[vertical].mean(axis=0)
-    if len(pair) == 2:
-        proxies["_heog"] = arr[pair[0]] - arr[pair[1]]
-    if not proxies:
-        raise InvalidInputError(
-            f"none of veog={tuple(veog)} nor the pair heog={tuple(heog)} is in ch_names; pass the names of frontal channels"
-        )
-    fit_l_freq = _check_fit_l_freq(fit_l_freq, sfreq)
-    info = mne.create_info(names + list(proxies), sfreq, ["eeg"] * n_channels + ["eog"] * len(proxies))
-    raw = mne.io.RawArray(np.concatenate([arr, np.stack(list(proxies.values()))]), info, verbose=False)
-    raw.set_eeg_reference([], verbose=False)  # the data keep the reference they were recorded with
-    model = mne.preprocessing.EOGRegression(picks="eeg", picks_artifact="eog", proj=False).fit(_fit_copy(raw, fit_l_freq))
-    cleaned = model.apply(raw, copy=True).get_data(picks="eeg")
-    return np.asarray(cleaned, dtype=np.float64)
