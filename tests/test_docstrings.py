@@ -38,6 +38,7 @@ MODULES = [
     "wavediff.diffusion.samplers",
     "wavediff.diffusion.analytic",
     "wavediff.pipeline",
+    "wavediff.learning",
     "wavediff.diffusion.denoiser",
     "wavediff.nets",
     "wavediff.training",

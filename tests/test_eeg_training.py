@@ -17,7 +17,8 @@ from wavediff.datasets.eeg import simulate_raw
 
 from wavediff import get_modality
 from wavediff.errors import CheckpointError, ConfigError, DataNotFoundError
-from wavediff.pipeline import Restorer, _load_init, model_from_recipe, train
+from wavediff.learning import _load_init
+from wavediff.pipeline import Restorer, model_from_recipe, train
 
 TINY = {"net": {"preset": "tiny"}, "train": {"recordings": 2, "recording_seconds": 4.0, "batch_size": 4}, "sampler": {"steps": 2}}
 

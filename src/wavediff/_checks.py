@@ -142,3 +142,23 @@ def check_sfreq(sfreq: Any, name: str = "sfreq", minimum: float | None = None, *
         why = f" ({reason})" if reason else ""
         raise SampleRateError(f"{name}={value!r} Hz is too low{why}; use at least {minimum:g} Hz")
     return value
+
+
+def check_device(device: Any) -> Any:
+    """``device`` as a :class:`torch.device`, or a :class:`~wavediff.errors.DeviceError` saying why it cannot be used."""
+    import torch
+
+    from .errors import DeviceError
+
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise DeviceError(f"device={device!r} is not a device name ({exc}); use 'cpu', 'cuda' or 'cuda:N'") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise DeviceError(f"device={device!r} was requested but this machine has no usable CUDA device; use device='cpu'")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise DeviceError(f"device={device!r}: only {torch.cuda.device_count()} CUDA device(s) here; use 'cuda:0'")
+    elif dev.type != "cpu":
+        raise DeviceError(f"device={device!r}: wavediff runs on 'cpu' or 'cuda'")
+    return dev
