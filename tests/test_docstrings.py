@@ -34,6 +34,8 @@ MODULES = [
     "wavediff.modalities.eeg.baselines.regression",
     "wavediff.modalities.eeg.context",
     "wavediff.modalities.eeg.training",
+    "wavediff.modalities.eeg.measures",
+    "wavediff.modalities.eeg.cleaners",
     "wavediff.diffusion.process",
     "wavediff.diffusion.samplers",
     "wavediff.diffusion.analytic",

@@ -31,6 +31,19 @@ def test_tutorial_executes(path, tmp_path, monkeypatch):
         line = next(ln for ln in printed.splitlines() if ln.startswith("max reconstruction error:"))
         assert float(line.split(":")[1]) < 1e-5
     if path.stem == "eeg":
+        from wavediff.modalities.eeg.cleaners import CLEANERS, ICA_EOG
+
         # the notebook's contamination hits the SNR it asks for (EEGdenoiseNet definition)
         line = next(ln for ln in printed.splitlines() if ln.startswith("achieved SNR (dB):"))
         assert float(line.split(":")[1]) == -3.0
+        # it scores the room's one list of cleaners, and its EOG table shows what ICA is for
+        eog = printed.split("--- EOG -3 dB")[1].split("--- EMG")[0].splitlines()
+        rrmse = {ln[:32].strip(): float(ln[32:].split()[0]) for ln in eog if ln[:32].strip() in {"noisy input", *CLEANERS}}
+        assert list(rrmse) == ["noisy input", *CLEANERS]
+        assert rrmse[ICA_EOG] < 0.5 * rrmse["noisy input"]
+        learned = [ln for ln in printed.splitlines() if ln.startswith("wavediff: {")]
+        if learned:  # a shipped model: the learned restorer, on the same EOG recording, beats the input too
+            assert float(learned[0].split("'RRMSE_t': ")[1].split(",")[0]) < 0.5 * rrmse["noisy input"]
+        # its figures are drawn and shown (inline), not only created
+        images = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+        assert len(images) >= 3

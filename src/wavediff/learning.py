@@ -236,7 +236,8 @@ def train(
 def _load_init(model: Denoiser, path: Path) -> None:
     """Load the (EMA) weights of checkpoint ``path`` into ``model``; the architectures must match."""
     tensors, meta = load_checkpoint(path)
-    theirs = {k: v for k, v in meta["config"].items() if k != "layout"}
+    # rebuilt from its config, so that configurations written before a key was renamed compare equal
+    theirs = {k: v for k, v in Denoiser.from_config(meta["config"]).config().items() if k != "layout"}
     ours = {k: v for k, v in model.config().items() if k != "layout"}
     if theirs != ours:
         raise CheckpointError(

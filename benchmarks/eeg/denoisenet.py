@@ -1,16 +1,15 @@
 """EEGdenoiseNet benchmark protocol on its real segments: wavediff beside the classical methods and the input.
 
-Usage::
+Usage, from the repository root::
 
-    python3 benchmarks/eeg_denoisenet.py DIR [--max-segments N] [--seed S] [--device cpu]
-                                             [--out benchmarks/results/eegdenoisenet.md]
+    python3 -m benchmarks.eeg.denoisenet DIR [--max-segments N] [--seed S] [--device cpu]
+                                         [--out benchmarks/results/eegdenoisenet.md]
 
 ``DIR`` holds ``EEG_all_epochs.npy``, ``EOG_all_epochs.npy`` and ``EMG_all_epochs.npy`` (get them with
-``wavediff.datasets.eeg.fetch_eegdenoisenet(DIR)``). From Python (``benchmarks/eeg.py --eegdenoisenet DIR``
-does this)::
+``wavediff.datasets.eeg.fetch_eegdenoisenet(DIR)``). From Python (``python3 -m benchmarks.eeg
+--eegdenoisenet DIR`` does this)::
 
-    sys.path.insert(0, "benchmarks")
-    from eeg_denoisenet import report, run_protocol
+    from benchmarks.eeg.denoisenet import report, run_protocol
     print(report(run_protocol(DIR, max_segments=100)))
 
 Protocol (Zhang et al. 2021, J. Neural Eng. 18 056057, and the authors' ``data_prepare.py``):
@@ -29,10 +28,11 @@ Protocol (Zhang et al. 2021, J. Neural Eng. 18 056057, and the authors' ``data_p
   segment (:mod:`wavediff.modalities.eeg.metrics`), averaged over the test segments, then over the 10
   SNR levels for the summary table.
 
-Methods: the untouched noisy input; a zero-phase 1-40 Hz band-pass with a 50 Hz notch (4th-order
-Butterworth: a 1 Hz FIR high-pass is 3.3 s long, longer than a 2 s segment); per-segment wavelet
-shrinkage (sym4, SureShrink); and wavediff (the EEG room's shipped model, posterior mean, one 512-sample
-window per segment) when ``modalities/eeg/weights.safetensors`` exists. ICA needs several channels and
+Methods: the untouched noisy input; the room's single-channel cleaners
+(``classical_cleaners(filter_method="iir", single_channel=True)``: a zero-phase 1-40 Hz band-pass with a
+50 Hz notch, 4th-order Butterworth as a 1 Hz FIR high-pass is 3.3 s long, longer than a 2 s segment;
+per-segment wavelet shrinkage, sym4, SureShrink); and wavediff (the EEG room's shipped model,
+posterior mean, one 512-sample window per segment) when ``modalities/eeg/weights.safetensors`` exists. ICA needs several channels and
 does not apply to these single-channel segments.
 """
 
@@ -43,6 +43,7 @@ import json
 import math
 import numbers
 import os
+import sys
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -51,18 +52,20 @@ from typing import Any
 import numpy as np
 from wavediff.datasets.eeg import eegdenoisenet_split, load_eegdenoisenet
 from wavediff.modalities.eeg.artifacts import power_snr_db
-from wavediff.modalities.eeg.baselines import bandpass_notch, wavelet_denoise
+from wavediff.modalities.eeg.cleaners import classical_cleaners
 from wavediff.modalities.eeg.metrics import cc, rrmse_spectral, rrmse_temporal
 
 from wavediff import get_modality
 from wavediff.errors import InvalidInputError, NonFiniteError, ShapeError
-from wavediff.report import markdown_table, write_report
+from wavediff.report import markdown_table, provenance, write_report
 
 __all__ = [
     "ARTIFACTS",
+    "FILES",
     "METHODS",
     "PUBLISHED",
     "SNR_LEVELS",
+    "data_files",
     "mix",
     "normalise",
     "run_protocol",
@@ -73,7 +76,10 @@ __all__ = [
 ARTIFACTS = ("eog", "emg")
 SNR_LEVELS = tuple(range(-7, 3))  # EEGdenoiseNet's 10 test levels, dB (10 log10 of an RMS ratio)
 METRICS = ("RRMSE_t", "RRMSE_s", "CC")
-METHODS = ("noisy input", "band-pass + notch", "wavelet (SureShrink)", "wavediff")
+# the room's cleaners that work on one channel; IIR filters, as a 1 Hz FIR high-pass outlasts a 2 s segment
+SEGMENT_CLEANERS = classical_cleaners(filter_method="iir", single_channel=True)
+METHODS = ("noisy input", *SEGMENT_CLEANERS, "wavediff")
+FILES = ("EEG_all_epochs.npy", "EOG_all_epochs.npy", "EMG_all_epochs.npy")  # what load_eegdenoisenet reads
 
 # Best published numbers, averaged over the 10 SNR levels (EEGdenoiseNet paper, Zhang et al. 2021).
 PUBLISHED = {
@@ -292,11 +298,8 @@ def run_protocol(
             )
         model_note = _model_note(restorer, shipped=False)
 
-    methods = {
-        "noisy input": lambda y: y,
-        "band-pass + notch": lambda y: bandpass_notch(y, sfreq, method="iir"),
-        "wavelet (SureShrink)": lambda y: wavelet_denoise(y, sfreq),
-    }
+    # each row is a segment of its own: the single-channel cleaners treat rows independently
+    methods = {"noisy input": lambda y: y, **{label: (lambda y, fn=fn: fn(y, sfreq, None)) for label, fn in SEGMENT_CLEANERS.items()}}
     if restorer is not None:
         # each segment is a recording of its own (one channel, its own context): (segments, 1, samples)
         methods["wavediff"] = lambda y: np.asarray(restorer.restore(y[:, None, :], sfreq=sfreq), dtype=np.float64)[:, 0]
@@ -417,8 +420,14 @@ def report(rows: Sequence[dict[str, Any]]) -> str:
 # ----------------------------------------------------------------------------- command line
 
 
+def data_files(directory: str | os.PathLike) -> list[Path]:
+    """The three files :func:`run_protocol` reads from ``directory`` (for the report's provenance)."""
+    return [Path(directory) / name for name in FILES]
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    """Command line: run the protocol on ``DIR`` and write the report, which opens with its provenance."""
+    parser = argparse.ArgumentParser(prog="python3 -m benchmarks.eeg.denoisenet", description=__doc__.splitlines()[0])
     parser.add_argument(
         "directory", type=Path, help="folder with EEG_all_epochs.npy, EOG_all_epochs.npy, EMG_all_epochs.npy"
     )
@@ -427,15 +436,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the train/validation/test split")
     parser.add_argument("--device", default="cpu", help="device of the wavediff model (cpu or cuda)")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "eegdenoisenet.md")
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "results" / "eegdenoisenet.md")
     args = parser.parse_args(argv)
 
     rows = run_protocol(args.directory, seed=args.seed, max_segments=args.max_segments, device=args.device)
-    command = f"python3 benchmarks/eeg_denoisenet.py {args.directory}"
-    command += f" --max-segments {args.max_segments}" if args.max_segments else ""
-    command += f" --seed {args.seed}" if args.seed else ""
-    command += f" --device {args.device}" if args.device != "cpu" else ""
-    text = f"# EEGdenoiseNet benchmark\n\nGenerated by `{command}`.\n\n" + report(rows)
+    command = ["python3", "-m", "benchmarks.eeg.denoisenet", *(sys.argv[1:] if argv is None else argv)]
+    head = provenance(command, data=data_files(args.directory), libraries=["mne"])
+    text = f"# EEGdenoiseNet benchmark\n\n{head}\n" + report(rows)
     print(text)
     print(f"written to {write_report(args.out, text)}")
 

@@ -1,15 +1,14 @@
-"""EEG room: does cleaning keep what scientists measure? Downstream and real-blink checks.
+"""EEG benchmark: does cleaning keep what scientists measure? Downstream and real-blink checks.
 
 Usage::
 
-    python3 benchmarks/eeg_checks.py [--edf ../shared/data/eeg/S001R01.edf] [--seed 12345] [--quick]
+    python3 -m benchmarks.eeg.checks [--edf ../shared/data/eeg/S001R01.edf] [--seed 12345] [--quick]
 
 Three checks, each a function that returns a list of dict rows and a ``*_table(rows)`` formatter
-(``benchmarks/eeg.py`` imports them as module ``eeg_checks`` with this folder on ``sys.path``). Every
-check reports the untouched input, the classical band-pass + notch, regression of frontal EOG
-proxies, ICA with automatic rejection of ocular components alone and of ocular and muscle
-components, and wavediff on the *same* data; wavediff is skipped, with a note, when the room has no
-shipped model and no restorer is passed.
+(``python3 -m benchmarks.eeg`` puts them in ``benchmarks/results/eeg.md``). Every check reports the
+untouched input, the room's classical cleaners (:data:`~wavediff.modalities.eeg.cleaners.CLEANERS`)
+and wavediff on the *same* data; wavediff is skipped, with a note, when no restorer is passed. The
+measurements are the room's own (:mod:`wavediff.modalities.eeg.measures`).
 
 * :func:`alpha_check` - simulated resting EEG (alpha 8-12 Hz from parieto-occipital sources) is
   contaminated with EOG and with EMG; the occipital alpha-band power (Welch, 2 s Hann segments, mean
@@ -25,72 +24,61 @@ shipped model and no restorer is passed.
   before and after each cleaning, against the bars of the issue: blinks reduced by >= 80 % while
   alpha changes by < 10 %. The bar is judged on the blink-locked average, because a single-blink
   maximum also picks up the background EEG (the table prints that floor) and cannot reach 100 %.
-
-Blink detection (:func:`detect_blinks`) is a robust threshold on the mean of Fp1 and Fp2 band-passed
-1-10 Hz: peaks above 5 robust standard deviations (1.4826 MAD) of that signal, in the polarity of
-its skew, at least 0.4 s apart. ``mne.preprocessing.find_eog_events`` sets its threshold at a quarter
-of the filtered signal's peak-to-peak range, so one large movement artifact (S001R01 has one at 24 s)
-hides the ordinary blinks, and a recording without blinks still yields events; the MAD threshold
-depends on the background EEG only.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import mne
 import numpy as np
-from scipy import signal, stats
 from wavediff.datasets.eeg import ERP, simulate_raw
-from wavediff.modalities.eeg.baselines import bandpass_notch, eog_regression, ica_clean
+from wavediff.modalities.eeg.cleaners import Cleaner, classical_cleaners
+from wavediff.modalities.eeg.measures import (
+    FRONTAL,
+    OCCIPITAL,
+    average_epochs,
+    band_power,
+    blink_amplitudes,
+    blink_free_mask,
+    blink_free_times,
+    channel_indices,
+    detect_blinks,
+    erp_peak,
+    relative_change,
+)
 
 from wavediff import get_modality
 from wavediff.errors import InvalidInputError, UnsupportedFormatError
-from wavediff.report import markdown_table
+from wavediff.report import markdown_table, provenance
+
+from .protocol import WAVEDIFF, methods
 
 __all__ = [
-    "ALPHA_BAND",
-    "OCCIPITAL",
-    "FRONTAL",
     "BLINK_REDUCTION_BAR",
     "ALPHA_CHANGE_BAR",
+    "UNTOUCHED",
     "default_restorer",
-    "band_power",
-    "relative_change",
-    "detect_blinks",
-    "blink_free_mask",
-    "blink_amplitudes",
-    "average_epochs",
-    "erp_peak",
     "alpha_check",
     "alpha_table",
     "erp_check",
     "erp_table",
     "blink_check",
     "blink_table",
+    "main",
 ]
 
-ALPHA_BAND = (8.0, 12.0)
-OCCIPITAL = ("O1", "Oz", "O2")
-FRONTAL = ("Fp1", "Fp2")
 BLINK_REDUCTION_BAR = 80.0  # %: blink peak amplitude on Fp1/Fp2 must drop at least this much
 ALPHA_CHANGE_BAR = 10.0  # %: occipital alpha power must change by less than this
-DEFAULT_EDF = Path(__file__).resolve().parents[2] / "shared" / "data" / "eeg" / "S001R01.edf"
-
+DEFAULT_EDF = Path(__file__).resolve().parents[3] / "shared" / "data" / "eeg" / "S001R01.edf"
 UNTOUCHED = "untouched input"
-BANDPASS = "band-pass 1-40 Hz + notch"
-REGRESSION = "EOG regression (Fp1/Fp2, F7-F8)"
-ICA_EOG = "ICA (auto EOG)"
-ICA = "ICA (auto EOG/EMG)"
-WAVEDIFF = "wavediff"
-
-
-# ----------------------------------------------------------------------------- shared measurements
+_SKIPPED = "skipped: no shipped model (train one with `wavediff train eeg`)"
 
 
 def default_restorer() -> Any:
@@ -102,66 +90,6 @@ def default_restorer() -> Any:
     return Restorer("eeg")
 
 
-def _picks(ch_names: Sequence[str], wanted: Sequence[str], what: str, require_all: bool = False) -> list[int]:
-    """Indices of ``wanted`` channels (case-insensitive), or an error that names what is missing."""
-    lower = {c.lower(): i for i, c in enumerate(ch_names)}
-    found = [lower[w.lower()] for w in wanted if w.lower() in lower]
-    missing = [w for w in wanted if w.lower() not in lower]
-    if (require_all and missing) or not found:
-        shown = ", ".join(list(ch_names)[:12]) + (" ..." if len(ch_names) > 12 else "")
-        raise InvalidInputError(
-            f"the recording has no {'/'.join(missing)} channel{'s' if len(missing) > 1 else ''}, needed for "
-            f"{what}; it has {shown}. Rename channels to 10-20 names (for PhysioNet files: "
-            "mne.datasets.eegbci.standardize(raw))"
-        )
-    return found
-
-
-def band_power(
-    data: np.ndarray,
-    sfreq: float,
-    picks: Sequence[int] | None = None,
-    band: tuple[float, float] = ALPHA_BAND,
-    keep: np.ndarray | None = None,
-    segment: float = 2.0,
-) -> float:
-    """Band power (V^2) by Welch's method, averaged over the channels ``picks``.
-
-    Hann segments of ``segment`` seconds with half overlap; with a boolean mask ``keep`` (one value per
-    sample) only segments lying wholly inside it are used, so masked samples (blinks) never count.
-    The PSD is integrated over ``band`` (both edges included).
-    """
-    x = np.asarray(data, dtype=np.float64)
-    x = x[None] if x.ndim == 1 else x
-    if picks is not None:
-        x = x[list(picks)]
-    nper = int(round(segment * sfreq))
-    if x.shape[-1] < nper:
-        raise InvalidInputError(
-            f"{x.shape[-1]} samples are fewer than one {segment:g} s Welch segment; use a longer recording"
-        )
-    starts = np.arange(0, x.shape[-1] - nper + 1, nper // 2)
-    if keep is not None:
-        ok = np.concatenate([[0], np.cumsum(~np.asarray(keep, dtype=bool))])
-        starts = starts[ok[starts + nper] - ok[starts] == 0]
-        if starts.size == 0:
-            raise InvalidInputError(
-                f"no artifact-free stretch of {segment:g} s is left to measure band power on"
-            )
-    segs = np.stack([x[:, s : s + nper] for s in starts])  # (n_seg, n_ch, nper)
-    freqs, psd = signal.welch(
-        segs, sfreq, window="hann", nperseg=nper, noverlap=0, detrend="constant", axis=-1
-    )
-    sel = (freqs >= band[0]) & (freqs <= band[1])
-    power = psd.mean(axis=0)[:, sel].sum(axis=-1) * (freqs[1] - freqs[0])
-    return float(power.mean())
-
-
-def relative_change(value: float, reference: float) -> float:
-    """``100 * (value - reference) / reference``: the change in % (0 for the reference itself)."""
-    return 100.0 * (value - reference) / reference
-
-
 def _run(fn: Callable[[], np.ndarray]) -> tuple[np.ndarray, float, str]:
     """Call a cleaning method; its output, seconds and the warnings it raised, shortened, as a note."""
     with warnings.catch_warnings(record=True) as caught:
@@ -169,30 +97,18 @@ def _run(fn: Callable[[], np.ndarray]) -> tuple[np.ndarray, float, str]:
         t0 = time.perf_counter()
         out = np.asarray(fn(), dtype=np.float64)
         seconds = time.perf_counter() - t0
-    notes = sorted(
-        {str(w.message).split(";")[0].split(".")[0] for w in caught if issubclass(w.category, UserWarning)}
-    )
+    notes = sorted({str(w.message).split(";")[0].split(".")[0] for w in caught if issubclass(w.category, UserWarning)})
     return out, seconds, "; ".join(notes)
 
 
-def _methods(
-    raw: mne.io.BaseRaw, restorer: Any, line_freq: float | None
-) -> dict[str, Callable[[], np.ndarray] | None]:
-    """The methods every check compares, each a callable giving ``(n_eeg, n_times)`` volts (None: skipped)."""
-    picks = mne.pick_types(raw.info, eeg=True, exclude=[])
-    y = raw.get_data(picks)
-    sfreq, names = raw.info["sfreq"], [raw.ch_names[p] for p in picks]
-    return {
-        UNTOUCHED: lambda: y,
-        BANDPASS: lambda: bandpass_notch(y, sfreq, line_freq=line_freq),
-        REGRESSION: lambda: eog_regression(y, sfreq, names),
-        ICA_EOG: lambda: ica_clean(y, sfreq, names, reject_emg=False),
-        ICA: lambda: ica_clean(y, sfreq, names),
-        WAVEDIFF: None if restorer is None else (lambda: restorer.restore(raw).get_data(picks)),
-    }
+def _methods(raw: mne.io.BaseRaw, restorer: Any, cleaners: Mapping[str, Cleaner]) -> dict[str, Callable[[], np.ndarray] | None]:
+    """The untouched input, ``cleaners`` and wavediff (None: skipped, no restorer) on ``raw``'s EEG channels."""
+    y = raw.get_data(mne.pick_types(raw.info, eeg=True, exclude=[]))
+    return {UNTOUCHED: lambda: y, **methods(raw, restorer, cleaners), **({WAVEDIFF: None} if restorer is None else {})}
 
 
-_SKIPPED = "skipped: no shipped model (train one with `wavediff train eeg`)"
+def _fmt(value: Any, spec: str) -> str:
+    return "" if value is None else format(value, spec)
 
 
 # ----------------------------------------------------------------------------- 1. alpha power
@@ -207,6 +123,7 @@ def alpha_check(
     sfreq: float = 256.0,
     artifacts: Sequence[str] = ("eog", "emg"),
     line_freq: float | None = 50.0,
+    cleaners: Mapping[str, Cleaner] | None = None,
 ) -> list[dict[str, Any]]:
     """Occipital alpha power of each cleaned version against the clean simulated recording.
 
@@ -222,6 +139,10 @@ def alpha_check(
         Contamination SNR (EEGdenoiseNet definition).
     artifacts : sequence of {'eog', 'emg', ...}
         One contaminated copy per artifact, the same one for every method.
+    line_freq : float or None
+        Mains frequency of the band-pass's notch.
+    cleaners : mapping, optional
+        The classical methods compared (default: the room's, ``classical_cleaners(line_freq=line_freq)``).
 
     Returns
     -------
@@ -229,9 +150,10 @@ def alpha_check(
         One row per artifact and method (``'clean recording'`` first, the reference, 0 % by
         construction): ``alpha_uv2`` (mean O1/Oz/O2 power in 8-12 Hz, uV^2) and ``alpha_change_pct``.
     """
+    cleaners = classical_cleaners(line_freq=line_freq) if cleaners is None else cleaners
     room = get_modality("eeg")
     clean = simulate_raw(n_seconds=seconds, sfreq=sfreq, rng=seed)
-    occ = _picks(clean.ch_names, OCCIPITAL, "occipital alpha power")
+    occ = channel_indices(clean.ch_names, OCCIPITAL, "occipital alpha power")
     ref = band_power(clean.get_data(), sfreq, occ)
     rng = np.random.default_rng(seed + 1)
     rows: list[dict[str, Any]] = []
@@ -239,7 +161,7 @@ def alpha_check(
         noisy = room.degrade(clean, rng, artifact=artifact, snr_db=snr_db)
         rows.append({"artifact": artifact.upper(), "method": "clean recording", "alpha_uv2": ref * 1e12,
                      "alpha_change_pct": relative_change(ref, ref), "seconds": 0.0, "note": "reference"})  # fmt: skip
-        for name, fn in _methods(noisy, restorer, line_freq).items():
+        for name, fn in _methods(noisy, restorer, cleaners).items():
             if fn is None:
                 rows.append({"artifact": artifact.upper(), "method": name, "alpha_uv2": None, "alpha_change_pct": None,
                              "seconds": None, "note": _SKIPPED})  # fmt: skip
@@ -249,10 +171,6 @@ def alpha_check(
             rows.append({"artifact": artifact.upper(), "method": name, "alpha_uv2": p * 1e12,
                          "alpha_change_pct": relative_change(p, ref), "seconds": secs, "note": note})  # fmt: skip
     return rows
-
-
-def _fmt(value: Any, spec: str) -> str:
-    return "" if value is None else format(value, spec)
 
 
 def alpha_table(rows: Sequence[dict[str, Any]]) -> str:
@@ -273,52 +191,6 @@ def alpha_table(rows: Sequence[dict[str, Any]]) -> str:
 # ----------------------------------------------------------------------------- 2. averaged ERP
 
 
-def average_epochs(
-    data: np.ndarray, events: Sequence[int], sfreq: float, tmin: float = -0.2, tmax: float = 0.8
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """Baseline-corrected average of the epochs ``tmin..tmax`` s around ``events`` (sample indices).
-
-    The baseline is the mean over ``tmin..0`` s (no correction when ``tmin >= 0``). Events whose
-    epoch does not fit in the recording are left out. Returns ``(average (n_ch, n_lags), times, n_used)``.
-    """
-    x = np.asarray(data, dtype=np.float64)
-    x = x[None] if x.ndim == 1 else x
-    lags = np.arange(int(round(tmin * sfreq)), int(round(tmax * sfreq)) + 1)
-    ev = np.asarray(events, dtype=np.int64)
-    ev = ev[(ev + lags[0] >= 0) & (ev + lags[-1] < x.shape[-1])]
-    if ev.size == 0:
-        raise InvalidInputError(
-            "no event has a complete epoch inside the recording; check the events and tmin/tmax"
-        )
-    epochs = x[:, ev[:, None] + lags[None, :]]  # (n_ch, n_ev, n_lags)
-    if lags[0] < 0:
-        epochs = epochs - epochs[:, :, lags <= 0].mean(axis=-1, keepdims=True)
-    return epochs.mean(axis=1), lags / sfreq, int(ev.size)
-
-
-def erp_peak(
-    wave: np.ndarray, times: np.ndarray, window: tuple[float, float], sign: float = 1.0
-) -> tuple[float, float]:
-    """Latency (s) and amplitude of the largest ``sign``-ed value of ``wave`` within ``window`` (s).
-
-    The latency is refined by a parabola through the peak sample and its neighbours (at most half a
-    sample away), the amplitude is that of the peak sample.
-    """
-    sel = np.flatnonzero((times >= window[0]) & (times <= window[1]))
-    if sel.size == 0:
-        raise InvalidInputError(
-            f"the peak window {window} s lies outside the epoch {times[0]:.3f}..{times[-1]:.3f} s"
-        )
-    i = sel[np.argmax(sign * wave[sel])]
-    latency = float(times[i])
-    if 0 < i < wave.size - 1:
-        a, b, c = wave[i - 1], wave[i], wave[i + 1]
-        denom = a - 2 * b + c
-        if denom != 0:
-            latency += float(np.clip(0.5 * (a - c) / denom, -0.5, 0.5)) * float(times[1] - times[0])
-    return latency, float(wave[i])
-
-
 def erp_check(
     restorer: Any,
     *,
@@ -331,6 +203,7 @@ def erp_check(
     tmin: float = -0.2,
     tmax: float = 0.8,
     line_freq: float | None = 50.0,
+    cleaners: Mapping[str, Cleaner] | None = None,
 ) -> list[dict[str, Any]]:
     """Averaged ERP (latency, amplitude, waveform) of each cleaned version against truth and clean average.
 
@@ -346,6 +219,8 @@ def erp_check(
         The component (default: 300 ms, 10 uV, 50 ms wide, at Pz, one event per 1 +- 0.1 s).
     tmin, tmax : float
         Epoch around each event (baseline ``tmin..0``); the peak is searched in latency +- 150 ms.
+    line_freq, cleaners
+        As for :func:`alpha_check`.
 
     Returns
     -------
@@ -354,19 +229,18 @@ def erp_check(
         method: ``latency_ms``, ``amplitude_uv``, ``latency_vs_clean_ms``, ``amplitude_vs_clean_pct``,
         ``rmse_vs_clean_uv`` (averaged waveform at the ERP channel over the epoch) and ``trials``.
     """
+    cleaners = classical_cleaners(line_freq=line_freq) if cleaners is None else cleaners
     spec = erp if erp is not None else ERP(latency=0.3, amplitude_uv=10.0, width=0.05, channel="Pz")
     room = get_modality("eeg")
     clean = simulate_raw(n_seconds=seconds, sfreq=sfreq, rng=seed, erp=spec)
-    ch = _picks(clean.ch_names, [spec.channel], "the ERP")[0]
+    ch = channel_indices(clean.ch_names, [spec.channel], "the ERP")[0]
     events = np.round(clean.annotations.onset * sfreq).astype(np.int64)
     window = (max(0.0, spec.latency - 0.15), spec.latency + 0.15)
     sign = 1.0 if spec.amplitude_uv >= 0 else -1.0
     ref_avg, times, n_used = average_epochs(clean.get_data(), events, sfreq, tmin, tmax)
     ref_lat, ref_amp = erp_peak(ref_avg[ch], times, window, sign)
 
-    def row(
-        artifact: str, method: str, avg: np.ndarray | None, secs: float | None, note: str
-    ) -> dict[str, Any]:
+    def row(artifact: str, method: str, avg: np.ndarray | None, secs: float | None, note: str) -> dict[str, Any]:
         if avg is None:
             return {"artifact": artifact, "method": method, "latency_ms": None, "amplitude_uv": None, "latency_vs_clean_ms": None,
                     "amplitude_vs_clean_pct": None, "rmse_vs_clean_uv": None, "trials": n_used, "seconds": secs, "note": note}  # fmt: skip
@@ -385,31 +259,20 @@ def erp_check(
         }
 
     rows: list[dict[str, Any]] = [
-        {
-            "artifact": "",
-            "method": "truth (simulated)",
-            "latency_ms": spec.latency * 1e3,
-            "amplitude_uv": spec.amplitude_uv,
-            "latency_vs_clean_ms": None,
-            "amplitude_vs_clean_pct": None,
-            "rmse_vs_clean_uv": None,
-            "trials": n_used,
-            "seconds": None,
-            "note": f"Gaussian, width {spec.width * 1e3:g} ms, at {spec.channel}",
-        }  # fmt: skip
+        {"artifact": "", "method": "truth (simulated)", "latency_ms": spec.latency * 1e3, "amplitude_uv": spec.amplitude_uv,
+         "latency_vs_clean_ms": None, "amplitude_vs_clean_pct": None, "rmse_vs_clean_uv": None, "trials": n_used,
+         "seconds": None, "note": f"Gaussian, width {spec.width * 1e3:g} ms, at {spec.channel}"}  # fmt: skip
     ]
     rng = np.random.default_rng(seed + 1)
     for artifact in artifacts:
         noisy = room.degrade(clean, rng, artifact=artifact, snr_db=snr_db)
         rows.append(row(artifact.upper(), "clean recording", ref_avg, 0.0, "reference"))
-        for name, fn in _methods(noisy, restorer, line_freq).items():
+        for name, fn in _methods(noisy, restorer, cleaners).items():
             if fn is None:
                 rows.append(row(artifact.upper(), name, None, None, _SKIPPED))
                 continue
             est, secs, note = _run(fn)
-            rows.append(
-                row(artifact.upper(), name, average_epochs(est, events, sfreq, tmin, tmax)[0], secs, note)
-            )
+            rows.append(row(artifact.upper(), name, average_epochs(est, events, sfreq, tmin, tmax)[0], secs, note))
     return rows
 
 
@@ -429,85 +292,10 @@ def erp_table(rows: Sequence[dict[str, Any]]) -> str:
         for r in rows
     ]
     trials = rows[0]["trials"] if rows else 0
-    return f"Averages of {trials} trials, epochs -200..800 ms, baseline -200..0 ms.\n\n" + markdown_table(
-        body
-    )
+    return f"Averages of {trials} trials, epochs -200..800 ms, baseline -200..0 ms.\n\n" + markdown_table(body)
 
 
 # ----------------------------------------------------------------------------- 3. real blinks
-
-
-def detect_blinks(
-    frontal: np.ndarray,
-    sfreq: float,
-    *,
-    threshold: float = 5.0,
-    min_gap: float = 0.4,
-    band: tuple[float, float] = (1.0, 10.0),
-) -> np.ndarray:
-    """Sample indices of blink peaks in frontal EEG ``(n_channels, n_times)`` (e.g. Fp1 and Fp2), volts.
-
-    The channels are averaged (blinks are symmetric; lateral saccades partly cancel), band-passed
-    ``band`` Hz (zero-phase 4th-order Butterworth, as ``find_eog_events`` filters) and turned into
-    robust z-scores (median, 1.4826 MAD); blink peaks are the local maxima above ``threshold`` in the
-    polarity of the signal's skew (blinks are rare, large and one-sided), at least ``min_gap`` s apart.
-    """
-    x = np.asarray(frontal, dtype=np.float64)
-    x = x.mean(axis=0) if x.ndim == 2 else x
-    if x.ndim != 1 or x.size < int(2 * sfreq):
-        raise InvalidInputError(
-            f"frontal data of shape {np.shape(frontal)} is too short to find blinks; pass >= 2 s"
-        )
-    iir = {"order": 4, "ftype": "butter", "output": "sos"}
-    f = mne.filter.filter_data(x, sfreq, band[0], band[1], method="iir", iir_params=iir, verbose=False)
-    sign = 1.0 if stats.skew(f) >= 0 else -1.0
-    centred = sign * (f - np.median(f))
-    spread = 1.4826 * np.median(np.abs(centred))
-    if spread == 0:
-        return np.zeros(0, dtype=np.int64)
-    peaks, _ = signal.find_peaks(
-        centred / spread, height=threshold, distance=max(1, int(round(min_gap * sfreq)))
-    )
-    return peaks.astype(np.int64)
-
-
-def blink_free_mask(n_times: int, blinks: Sequence[int], sfreq: float, margin: float = 0.6) -> np.ndarray:
-    """Boolean mask, False within ``margin`` s of every blink peak (a blink lasts 200-400 ms)."""
-    keep = np.ones(n_times, dtype=bool)
-    m = int(round(margin * sfreq))
-    for b in blinks:
-        keep[max(0, int(b) - m) : int(b) + m + 1] = False
-    return keep
-
-
-def blink_amplitudes(
-    data: np.ndarray,
-    blinks: Sequence[int],
-    sfreq: float,
-    half: float = 0.3,
-    baseline: tuple[float, float] = (-0.5, -0.3),
-) -> tuple[np.ndarray, np.ndarray]:
-    """Blink peak amplitude per channel: median over blinks, and of the blink-locked average.
-
-    Each blink epoch is corrected by its mean over ``baseline`` (s before the blink peak); its
-    amplitude is the largest absolute value within ``+-half`` s of the peak. Returns (median over
-    blinks of the per-blink amplitudes, amplitude of the average over blinks), each ``(n_channels,)``.
-    The average cancels the background EEG, which alone keeps a per-blink maximum away from zero.
-    """
-    x = np.asarray(data, dtype=np.float64)
-    x = x[None] if x.ndim == 1 else x
-    lags = np.arange(int(round(baseline[0] * sfreq)), int(round(half * sfreq)) + 1)
-    b = np.asarray(blinks, dtype=np.int64)
-    b = b[(b + lags[0] >= 0) & (b + lags[-1] < x.shape[-1])]
-    if b.size == 0:
-        raise InvalidInputError("no blink has a complete epoch inside the recording")
-    epochs = x[:, b[:, None] + lags[None, :]]  # (n_ch, n_blinks, n_lags)
-    t = lags / sfreq
-    epochs = epochs - epochs[:, :, (t >= baseline[0]) & (t <= baseline[1])].mean(axis=-1, keepdims=True)
-    win = np.abs(t) <= half
-    per_blink = np.abs(epochs[:, :, win]).max(axis=-1)
-    averaged = np.abs(epochs.mean(axis=1)[:, win]).max(axis=-1)
-    return np.median(per_blink, axis=1), averaged
 
 
 def _load(source: Any) -> mne.io.BaseRaw:
@@ -516,13 +304,9 @@ def _load(source: Any) -> mne.io.BaseRaw:
     elif isinstance(source, (str, Path)):
         raw = get_modality("eeg").read(source)
         if not isinstance(raw, mne.io.BaseRaw):
-            raise UnsupportedFormatError(
-                f"{source} holds epochs; the blink check needs a continuous recording"
-            )
+            raise UnsupportedFormatError(f"{source} holds epochs; the blink check needs a continuous recording")
     else:
-        raise UnsupportedFormatError(
-            f"cannot read blinks from a {type(source).__name__}; pass a path or an mne Raw"
-        )
+        raise UnsupportedFormatError(f"cannot read blinks from a {type(source).__name__}; pass a path or an mne Raw")
     mne.datasets.eegbci.standardize(raw)  # 'Fp1.' -> 'Fp1' (PhysioNet); harmless for standard names
     raw.pick("eeg", exclude="bads")
     return raw
@@ -536,6 +320,7 @@ def blink_check(
     line_freq: float | None = 60.0,
     threshold: float = 5.0,
     margin: float = 0.6,
+    cleaners: Mapping[str, Cleaner] | None = None,
 ) -> list[dict[str, Any]]:
     """Blink amplitude on Fp1/Fp2 and occipital alpha power of a real recording, before and after cleaning.
 
@@ -550,10 +335,12 @@ def blink_check(
         High-pass (Hz) applied to the recording before anything else (slow drifts), so every method,
         the untouched input included, starts from the same data; None skips it.
     line_freq : float or None
-        Mains frequency notched by the band-pass baseline (EEGMMIDB was recorded in the US: 60 Hz).
+        Mains frequency notched by the band-pass cleaner (EEGMMIDB was recorded in the US: 60 Hz).
     threshold, margin
-        Blink detection threshold (robust z, :func:`detect_blinks`) and the half-width (s) of the
-        stretch around each blink left out of the alpha measurement.
+        Blink detection threshold (robust z, :func:`~wavediff.modalities.eeg.measures.detect_blinks`)
+        and the half-width (s) of the stretch around each blink left out of the alpha measurement.
+    cleaners : mapping, optional
+        The classical methods compared (default: the room's, ``classical_cleaners(line_freq=line_freq)``).
 
     Returns
     -------
@@ -572,26 +359,22 @@ def blink_check(
     InvalidInputError
         Fp1 or Fp2 missing, no occipital channel (O1/Oz/O2), or no blink found.
     """
+    cleaners = classical_cleaners(line_freq=line_freq) if cleaners is None else cleaners
     raw = _load(source)
     names, sfreq = raw.ch_names, raw.info["sfreq"]
-    fp = _picks(names, FRONTAL, "blink detection and blink amplitude", require_all=True)
-    occ = _picks(names, OCCIPITAL, "occipital alpha power")
+    fp = channel_indices(names, FRONTAL, "blink detection and blink amplitude", require_all=True)
+    occ = channel_indices(names, OCCIPITAL, "occipital alpha power")
     if l_freq is not None:
         raw.filter(l_freq, None, verbose="error")
     data = raw.get_data()
     blinks = detect_blinks(data[fp], sfreq, threshold=threshold)
     if blinks.size == 0:
-        raise InvalidInputError(
-            f"no blink found on {'/'.join(FRONTAL)} (robust z > {threshold:g}); the check needs a recording with blinks"
-        )
+        raise InvalidInputError(f"no blink found on {'/'.join(FRONTAL)} (robust z > {threshold:g}); the check needs a recording with blinks")
     keep = blink_free_mask(data.shape[1], blinks, sfreq, margin)
     ref_med, ref_avg = blink_amplitudes(data[fp], blinks, sfreq)
     ref_alpha = band_power(data, sfreq, occ, keep=keep)
     # the same measure at blink-free times: the background EEG alone, what a perfect cleaner leaves
-    lead, lag = int(round(0.5 * sfreq)), int(round(0.3 * sfreq))
-    ok = np.concatenate([[0], np.cumsum(~keep)])
-    quiet = np.arange(lead, data.shape[1] - lag - 1, max(1, int(round(0.25 * sfreq))))
-    quiet = quiet[ok[quiet + lag + 1] - ok[quiet - lead] == 0]
+    quiet = blink_free_times(keep, sfreq)
     floor = blink_amplitudes(data[fp], quiet, sfreq)[0] if quiet.size else np.full(2, np.nan)
     common = {
         "blinks": int(blinks.size),
@@ -605,7 +388,7 @@ def blink_check(
             "reduction_avg_fp1_pct", "reduction_avg_fp2_pct", "alpha_uv2", "alpha_change_pct", "meets_bars",
             "meets_bars_per_blink")  # fmt: skip
     rows: list[dict[str, Any]] = []
-    for name, fn in _methods(raw, restorer, line_freq).items():
+    for name, fn in _methods(raw, restorer, cleaners).items():
         if fn is None:
             rows.append({"method": name, **dict.fromkeys(keys), "seconds": None, "note": _SKIPPED, **common})
             continue
@@ -675,20 +458,21 @@ def blink_table(rows: Sequence[dict[str, Any]]) -> str:
     return head + markdown_table(body)
 
 
-# ----------------------------------------------------------------------------- script
+# ----------------------------------------------------------------------------- command line
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--edf", type=Path, default=DEFAULT_EDF, help="real recording with blinks (S001R01.edf)"
-    )
+def main(argv: Sequence[str] | None = None) -> str:
+    """Run the three checks and print their report (it opens with its provenance); returns the text."""
+    parser = argparse.ArgumentParser(prog="python3 -m benchmarks.eeg.checks", description=__doc__.splitlines()[0])
+    parser.add_argument("--edf", type=Path, default=DEFAULT_EDF, help="real recording with blinks (S001R01.edf)")
     parser.add_argument("--seed", type=int, default=12345)
     parser.add_argument("--quick", action="store_true", help="30 s simulations instead of 60 s")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     seconds = 30.0 if args.quick else 60.0
     restorer = default_restorer()
-    parts = ["# EEG room: downstream and real-blink checks\n"]
+    command = ["python3", "-m", "benchmarks.eeg.checks", *(sys.argv[1:] if argv is None else argv)]
+    parts = ["# EEG room: downstream and real-blink checks\n",
+             provenance(command, data=[args.edf] if args.edf.is_file() else [], libraries=["mne", "scikit-learn"])]  # fmt: skip
     if restorer is None:
         parts.append(f"wavediff {_SKIPPED}.\n")
     parts += [f"## Occipital alpha power, simulated ({seconds:g} s, 0 dB, seed {args.seed})\n",
@@ -699,7 +483,9 @@ def main() -> None:
         parts += [f"## Real blinks: {args.edf.name}\n", blink_table(blink_check(args.edf, restorer)), ""]
     else:
         parts.append(f"Real blinks: {args.edf} not found; skipped.\n")
-    print("\n".join(parts))
+    text = "\n".join(parts)
+    print(text)
+    return text
 
 
 if __name__ == "__main__":
