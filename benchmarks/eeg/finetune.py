@@ -46,8 +46,18 @@ def prepare(path: Path, folder: Path) -> Path:
     return out
 
 
-def finetune_rows(folder: Path, snrs: Sequence[float], seed: int, steps: int | None = None, progress: bool = False) -> list[dict[str, Any]]:
-    """One row per held-out recording, artifact, SNR and method (input, ICA, shipped, fine-tuned), with the metrics."""
+def finetune_rows(
+    folder: Path,
+    snrs: Sequence[float],
+    seed: int,
+    steps: int | None = None,
+    progress: bool = False,
+    recipe: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """One row per held-out recording, artifact, SNR and method (input, ICA, shipped, fine-tuned), with the metrics.
+
+    ``recipe`` overrides the fine-tuning recipe (tests shrink ``[train] data_recordings`` with it).
+    """
     from wavediff.pipeline import Restorer, train
     from wavediff.training import read_meta
 
@@ -67,7 +77,10 @@ def finetune_rows(folder: Path, snrs: Sequence[float], seed: int, steps: int | N
                 if other != held_out:
                     prepare(other, user)
             t0 = time.perf_counter()
-            weights = train("eeg", steps=steps, out=Path(tmp) / "tuned.safetensors", data=user, init="shipped", seed=seed, progress=progress, evaluate=False)
+            weights = train(
+                "eeg", steps=steps, out=Path(tmp) / "tuned.safetensors", data=user, init="shipped", seed=seed,
+                recipe=recipe, progress=progress, evaluate=False,
+            )
             train_seconds = time.perf_counter() - t0
             tuned = Restorer("eeg", weights, seed=seed)
             n_steps = int(read_meta(weights)["info"]["steps"])
