@@ -82,7 +82,7 @@ class EEG(Modality):
         Fraction of overlap between consecutive windows, in [0, 1). A quarter (default) lets the
         tapers of neighbouring windows cross-fade; without overlap the seams show (the error's
         slope there is 6x its mean on real EEG), and a half costs a third more network evaluations
-        for no gain (``benchmarks/eeg.py``).
+        for no gain (``python3 -m benchmarks.eeg``, settings section).
     context_channels : int, optional
         0: each channel is cleaned from itself alone. 3 (ART-style, channels as context): the model
         also sees, window by window, the channel's ocular component as EOG regression estimates it

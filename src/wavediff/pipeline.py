@@ -180,9 +180,8 @@ class Restorer:
         return out.reshape(n, y.shape[0], c, *y.shape[2:])
 
     def default_batch_size(self) -> int:
-        """Rows per network call: 128 on CPU, where small batches stay in cache (the shipped EEG model
-        restores a 64-channel 10-minute recording in 37 s instead of 56 s with 512 on 2 threads,
-        ``benchmarks/eeg.py`` speed section), 1024 on GPU."""
+        """Rows per network call: 128 on CPU, where small batches stay in the cache (larger ones made the
+        shipped EEG model slower on 2 threads when this default was chosen), 1024 on GPU."""
         return 1024 if torch.device(self.device).type == "cuda" else 128
 
     def _batch_size(self, batch_size: int | None) -> int:
