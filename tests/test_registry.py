@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import inspect
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -20,7 +21,7 @@ import wavediff.modalities
 from _toy_rooms import Toy, _room_source, _toy_variant
 
 from wavediff import modality as mod
-from wavediff.errors import ModalityError, UnknownModalityError, WavediffError
+from wavediff.errors import MissingDependencyError, ModalityError, UnknownModalityError, WavediffError
 from wavediff.modality import (
     ENTRY_POINT_GROUP,
     Modality,
@@ -342,15 +343,33 @@ def test_builtin_room_is_discovered(rooms_dir):
     assert "wip" not in rooms and "wip" not in mod._FAILED
 
 
-def test_builtin_room_with_missing_dependency_is_heard(rooms_dir):
+def test_builtin_room_with_missing_dependency_is_heard(rooms_dir, capsys):
+    """A room whose field library is not installed is listed with the pip command of its extra."""
     room = rooms_dir / "needsdep"
     room.mkdir()
     (room / "__init__.py").write_text("")
     (room / "adapter.py").write_text("import wavediff_dependency_that_is_not_installed\n")
-    with pytest.warns(RuntimeWarning, match="'needsdep'.*wavediff_dependency_that_is_not_installed"):
-        assert "needsdep" not in available_modalities()
-    with pytest.raises(UnknownModalityError, match="could not be loaded"):
+    assert "needsdep" not in available_modalities()
+    hint = "pip install 'wavediff[needsdep]' (it needs wavediff_dependency_that_is_not_installed, which is not installed)"
+    assert mod.missing_extras() == {"needsdep": hint}
+    with pytest.raises(MissingDependencyError, match=re.escape(hint)):
         get_modality("needsdep")
+    from wavediff import cli
+
+    assert cli.main(["modalities"]) == 0
+    assert f"needsdep   not available: {hint}" in capsys.readouterr().out
+
+
+def test_builtin_room_broken_inside_wavediff_is_a_failure_not_a_missing_extra(rooms_dir):
+    room = rooms_dir / "broken"
+    room.mkdir()
+    (room / "__init__.py").write_text("")
+    (room / "adapter.py").write_text("import wavediff.no_such_engine_module\n")
+    with pytest.warns(RuntimeWarning, match="'broken'.*no_such_engine_module"):
+        assert "broken" not in available_modalities()
+    assert "broken" not in mod.missing_extras()
+    with pytest.raises(UnknownModalityError, match="could not be loaded"):
+        get_modality("broken")
 
 
 def test_discovery_runs_once_until_refreshed(rooms_dir):

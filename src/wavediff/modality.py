@@ -271,7 +271,7 @@ def _discover() -> None:
         except ModuleNotFoundError as exc:
             if exc.name == module:
                 continue  # a folder without an adapter is not a room
-            if exc.name and not exc.name.startswith("wavediff"):
+            if exc.name and exc.name != "wavediff" and not exc.name.startswith("wavediff."):
                 # a field library of the room is not installed: say which extra brings it
                 _MISSING[room] = (exc.name.split(".")[0], room)
                 continue
