@@ -381,3 +381,17 @@ def test_console_script_is_declared():
     (ep,) = importlib.metadata.entry_points(group="console_scripts", name="wavediff")
     assert ep.value == "wavediff.cli:main"
     assert ep.load() is cli.main
+
+
+def test_engine_demo_leaves_the_matplotlib_backend_alone(tmp_path, monkeypatch):
+    import matplotlib
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("library code called matplotlib.use")
+
+    backend = matplotlib.get_backend()
+    monkeypatch.setattr(matplotlib, "use", refuse)
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)  # any pyplot import now fails
+    with contextlib.redirect_stdout(io.StringIO()):
+        result = cli.engine_demo(tmp_path, seed=0)
+    assert matplotlib.get_backend() == backend and result["figure"].read_bytes()[:8] == PNG_MAGIC
