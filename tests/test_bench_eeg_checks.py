@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import math
 
-import mne
 import numpy as np
 import pytest
 import torch
+from _eeg_helpers import BLINK_TIMES, _with_blinks
 from wavediff.datasets.eeg import ERP, simulate_raw
 from wavediff.modalities.eeg.baselines import bandpass_notch
 from wavediff.modalities.eeg.cleaners import BANDPASS, CLEANERS, ICA_EOG, ICA_EOG_EMG, classical_cleaners
@@ -30,7 +30,6 @@ from wavediff import get_modality
 from wavediff.errors import InvalidInputError
 from wavediff.pipeline import Restorer, model_from_recipe
 
-BLINK_TIMES = [2.0, 6.5, 10.2, 15.0, 19.4, 24.1, 28.8, 33.0]  # about 0.25 Hz, a resting rate
 OCC = ["O1", "O2"]  # the simulator's occipital channels (no Oz in the 19-channel montage)
 
 pytestmark = [
@@ -50,25 +49,8 @@ def _finite(row, keys):
     return all(isinstance(row[k], float) and math.isfinite(row[k]) for k in keys)
 
 
-def _blink_wave(n_times, sfreq, times, amp_uv=150.0):
-    """Asymmetric bells (fast closing, slow reopening, ~300 ms) peaking at ``times``, in volts."""
-    t = np.arange(n_times) / sfreq
-    out = np.zeros(n_times)
-    for i, t0 in enumerate(times):
-        d = t - t0
-        amp = (amp_uv + 10.0 * (i % 5)) * 1e-6
-        out += amp * np.where(d < 0, np.exp(-0.5 * (d / 0.045) ** 2), np.exp(-0.5 * (d / 0.08) ** 2))
-    return out
-
-
 _BLINK_TOPO = {"Fp1": 1.0, "Fp2": 1.0, "F7": 0.5, "F8": 0.5, "F3": 0.4, "F4": 0.4, "Fz": 0.4, "C3": 0.2, "C4": 0.2,
                "Cz": 0.2, "T7": 0.15, "T8": 0.15}  # fmt: skip
-
-
-def _with_blinks(raw):
-    topo = np.array([_BLINK_TOPO.get(c, 0.08) for c in raw.ch_names])
-    wave = _blink_wave(raw.n_times, raw.info["sfreq"], BLINK_TIMES)
-    return mne.io.RawArray(raw.get_data() + topo[:, None] * wave[None], raw.info.copy(), verbose=False)
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +60,7 @@ def resting():
 
 @pytest.fixture(scope="module")
 def blinky(resting):
-    return _with_blinks(resting)
+    return _with_blinks(resting, _BLINK_TOPO)
 
 
 def _oracle(clean: np.ndarray):

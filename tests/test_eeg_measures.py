@@ -7,6 +7,7 @@ import doctest
 import mne
 import numpy as np
 import pytest
+from _eeg_helpers import BLINK_TIMES, _blink_wave, _with_blinks
 from wavediff.datasets.eeg import add_erp, simulate_raw
 from wavediff.modalities.eeg import measures
 from wavediff.modalities.eeg.measures import (
@@ -23,25 +24,7 @@ from wavediff.modalities.eeg.measures import (
 
 from wavediff.errors import InvalidInputError, NonFiniteError, SampleRateError, ShapeError
 
-BLINK_TIMES = [2.0, 6.5, 10.2, 15.0, 19.4, 24.1, 28.8, 33.0]  # about 0.25 Hz, a resting rate
 _BLINK_TOPO = {"Fp1": 1.0, "Fp2": 1.0, "F7": 0.5, "F8": 0.5, "F3": 0.4, "F4": 0.4, "Fz": 0.4}
-
-
-def _blink_wave(n_times, sfreq, times, amp_uv=150.0):
-    """Asymmetric bells (fast closing, slow reopening, ~300 ms) peaking at ``times``, in volts."""
-    t = np.arange(n_times) / sfreq
-    out = np.zeros(n_times)
-    for i, t0 in enumerate(times):
-        d = t - t0
-        amp = (amp_uv + 10.0 * (i % 5)) * 1e-6
-        out += amp * np.where(d < 0, np.exp(-0.5 * (d / 0.045) ** 2), np.exp(-0.5 * (d / 0.08) ** 2))
-    return out
-
-
-def _with_blinks(raw, sign=1.0):
-    topo = np.array([_BLINK_TOPO.get(c, 0.08) for c in raw.ch_names])
-    wave = sign * _blink_wave(raw.n_times, raw.info["sfreq"], BLINK_TIMES)
-    return mne.io.RawArray(raw.get_data() + topo[:, None] * wave[None], raw.info.copy(), verbose=False)
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +97,7 @@ def test_average_epochs_removes_the_baseline_and_drops_cut_epochs():
 
 @pytest.mark.parametrize("sign", [1.0, -1.0])
 def test_detect_blinks_finds_the_injected_blinks(resting, sign):
-    raw = _with_blinks(resting, sign=sign)
+    raw = _with_blinks(resting, _BLINK_TOPO, sign=sign)
     sfreq = raw.info["sfreq"]
     found = detect_blinks(raw.get_data(picks=["Fp1", "Fp2"]), sfreq) / sfreq
     assert len(found) == len(BLINK_TIMES)
@@ -195,7 +178,7 @@ def test_bad_input_raises_library_errors():
 
 
 def test_inputs_are_never_modified(resting):
-    data = _with_blinks(resting).get_data()
+    data = _with_blinks(resting, _BLINK_TOPO).get_data()
     before = data.copy()
     blinks = detect_blinks(data[:2], 160.0)
     band_power(data, 160.0, keep=blink_free_mask(data.shape[1], blinks, 160.0))

@@ -80,9 +80,9 @@ class EEG(Modality):
         Window length in seconds (recipe: 2 s, 512 samples at 256 Hz, EEGdenoiseNet's epoch).
     overlap : float, optional
         Fraction of overlap between consecutive windows, in [0, 1). A quarter (default) lets the
-        tapers of neighbouring windows cross-fade; without overlap the seams show (the error's
-        slope there is 6x its mean on real EEG), and a half costs a third more network evaluations
-        for no gain (``python3 -m benchmarks.eeg``, settings section).
+        tapers of neighbouring windows cross-fade; without overlap the seams show (on real EEG the
+        error's slope at the seams is 4.31 times its slope elsewhere, 1.10 with a quarter), and a half
+        costs a third more network evaluations for no gain (``benchmarks/results/eeg.md``, settings).
     context_channels : int, optional
         0: each channel is cleaned from itself alone. 3 (ART-style, channels as context): the model
         also sees, window by window, the channel's ocular component as EOG regression estimates it
@@ -127,9 +127,12 @@ class EEG(Modality):
         context_channels: int | None = None,
     ):
         data = self.default_recipe().get("data", {})
-        sfreq = float(data.get("sfreq", 256.0) if sfreq is None else sfreq)
-        window = float(data.get("window", 2.0) if window is None else window)
-        overlap = float(data.get("overlap", 0.25) if overlap is None else overlap)
+        sfreq = check_sfreq(data.get("sfreq", 256.0) if sfreq is None else sfreq)
+        try:
+            window = float(data.get("window", 2.0) if window is None else window)
+            overlap = float(data.get("overlap", 0.25) if overlap is None else overlap)
+        except (TypeError, ValueError):
+            raise InvalidInputError(f"window={window!r} (s) and overlap={overlap!r} (a fraction) must be numbers") from None
         context_channels = data.get("context_channels", 0) if context_channels is None else context_channels
         if context_channels not in (0, 3, 4) or isinstance(context_channels, bool):
             raise InvalidInputError(
@@ -137,7 +140,6 @@ class EEG(Modality):
                 "neighbours) or 4 (ICA's ocular estimate taken out first, then those and the estimate)"
             )
         self.context_channels = int(context_channels)
-        sfreq = check_sfreq(sfreq)
         if not 0 <= overlap < 1:
             raise InvalidInputError(f"overlap={overlap!r} must be in [0, 1)")
         self.sfreq, self.overlap = sfreq, overlap

@@ -9,9 +9,7 @@ evaluation pipelines.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import math
 import os
 import sys
 import time
@@ -23,7 +21,7 @@ import numpy as np
 from . import __version__, classical, metrics
 from .errors import CorruptFileError, DataNotFoundError, InvalidInputError, WavediffError
 from .modality import atomic_output, available_modalities, get_modality, missing_extras
-from .report import markdown_table
+from .report import markdown_table, sha256sum
 
 __all__ = ["main", "engine_demo"]
 
@@ -173,8 +171,7 @@ def _cmd_restore(args: argparse.Namespace) -> int:
         raise InvalidInputError(f"--draws {args.draws}: give a number of posterior draws >= 1")
     if args.std and args.draws < 2:
         raise InvalidInputError("--std needs posterior draws to measure their spread: add --draws N with N >= 2 (e.g. --draws 4)")
-    room = get_modality(args.room)
-    restorer = Restorer(room.name, args.model, device=args.device, steps=args.steps, n_draws=args.draws, seed=args.seed)
+    restorer = Restorer(args.room, args.model, device=args.device, steps=args.steps, n_draws=args.draws, seed=args.seed)
     room = restorer.modality  # built from the model's recorded layout
     obj = room.read(args.input)
     if args.std:
@@ -189,18 +186,12 @@ def _cmd_restore(args: argparse.Namespace) -> int:
 
 
 def _file_record(path: str) -> dict[str, object]:
-    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    return {"path": str(Path(path).resolve()), "sha256": digest}
-
-
-def _json_value(value: object) -> object:
-    value = float(value) if isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool) else value
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)  # JSON has no inf/nan: "inf", "-inf", "nan"
-    return value
+    return {"path": str(Path(path).resolve()), "sha256": sha256sum(path)}
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from .training import _plain_json  # plain JSON values: inf/nan as strings, numpy scalars as numbers
+
     room = get_modality(args.room)
     for label, path in (("REFERENCE", args.reference), ("ESTIMATE", args.estimate)):
         if not Path(path).is_file():
@@ -212,10 +203,10 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             "room": room.name,
             "reference": _file_record(args.reference),
             "estimate": _file_record(args.estimate),
-            "metrics": {k: _json_value(v) for k, v in values.items()},
+            "metrics": values,
             "wavediff": __version__,
         }
-        print(json.dumps(record, indent=2, sort_keys=True))
+        print(json.dumps(_plain_json(record), indent=2, sort_keys=True))
     else:
         print(markdown_table([{"metric": k, "value": v} for k, v in values.items()], digits=4))
     return 0

@@ -28,7 +28,7 @@ from .errors import CheckpointError, ConfigError, InvalidInputError, ModalityErr
 from .modality import Modality, get_modality
 from .nets import UNet
 from .report import sha256sum
-from .training import Trainer, load_checkpoint, read_meta, save_checkpoint
+from .training import Trainer, load_denoiser, read_meta, save_checkpoint
 from .wavelets import WaveletTransform
 
 __all__ = ["model_from_recipe", "train", "FINETUNE_STEPS"]
@@ -173,7 +173,7 @@ def train(
         init_recipe = read_meta(init_path).get("info", {}).get("recipe")
         base = _merge(base, init_recipe if isinstance(init_recipe, dict) else {})
     full = _merge(base, recipe)
-    room = _room_for_training(modality if isinstance(modality, str) else room, full.get("data", {}), recipe or {})
+    room = _room_for_training(modality, full.get("data", {}), recipe or {})
     full["data"] = {**full.get("data", {}), **room.settings()}
     train_cfg = full.get("train", {})
     default_steps = train_cfg.get("finetune_steps", FINETUNE_STEPS) if init_path is not None else train_cfg.get("steps", 1000)
@@ -235,14 +235,12 @@ def train(
 
 def _load_init(model: Denoiser, path: Path) -> None:
     """Load the (EMA) weights of checkpoint ``path`` into ``model``; the architectures must match."""
-    tensors, meta = load_checkpoint(path)
-    # rebuilt from its config, so that configurations written before a key was renamed compare equal
-    theirs = {k: v for k, v in Denoiser.from_config(meta["config"]).config().items() if k != "layout"}
+    start = load_denoiser(path)
+    theirs = {k: v for k, v in start.config().items() if k != "layout"}  # the layout may differ: that is fine-tuning
     ours = {k: v for k, v in model.config().items() if k != "layout"}
     if theirs != ours:
         raise CheckpointError(
             f"--init {path} holds another architecture than this recipe builds; fine-tune with the recipe it "
             "was trained with (its JSON's info.recipe), changing only [data] and [train] keys"
         )
-    prefix = "ema." if any(k.startswith("ema.") for k in tensors) else "model."
-    model.load_state_dict({k[len(prefix):]: v.float() if v.is_floating_point() else v for k, v in tensors.items() if k.startswith(prefix)})
+    model.load_state_dict(start.state_dict())

@@ -77,27 +77,23 @@ class Denoiser(nn.Module):
         if cond is not None and (cond.shape[0] != x.shape[0] or cond.shape[2:] != x.shape[2:]):
             raise ShapeError(f"cond has shape {tuple(cond.shape)}; it must match x {tuple(x.shape)} except in channels")
         c_skip, c_out, c_in, c_noise = (c.reshape(-1, *([1] * (x.ndim - 1))) for c in self.process.preconditioning(sigma))
-        net_in = c_in * x
-        net_cond = cond
+        param = next(self.net.parameters())
+        # the network's dtype before the transform: a float64 sampler state costs no float64 wavelet passes
+        net_in = (c_in * x).to(param.dtype)
+        net_cond = None if cond is None else cond.to(param.dtype)
         if self.wavelet is not None:
             net_in = self.wavelet.forward(net_in)
-            net_cond = None if cond is None else self.wavelet.forward(cond)
-        param = next(self.net.parameters())
+            net_cond = None if net_cond is None else self.wavelet.forward(net_cond)
         autocast = (
             torch.autocast("cuda", dtype=torch.bfloat16)
             if self.amp and param.is_cuda
             else contextlib.nullcontext()
         )
         with autocast:
-            out = self.net(
-                net_in.to(param.dtype),
-                c_noise.flatten().to(param.dtype),
-                None if net_cond is None else net_cond.to(param.dtype),
-            )
-        out = out.to(x.dtype)
+            out = self.net(net_in, c_noise.flatten().to(param.dtype), net_cond)
         if self.wavelet is not None:
-            out = self.wavelet.inverse(out, size=tuple(x.shape[2:]))
-        return c_skip * x + c_out * out
+            out = self.wavelet.inverse(out.to(param.dtype), size=tuple(x.shape[2:]))
+        return c_skip * x + c_out * out.to(x.dtype)
 
     @property
     def data_channels(self) -> int:

@@ -87,12 +87,16 @@ def _check(x: torch.Tensor, sigmas: torch.Tensor) -> torch.Tensor:
 def _renoise(
     process: Any, x: torch.Tensor, s_cur: torch.Tensor, s_hat: torch.Tensor, eps: torch.Tensor, cond: torch.Tensor | None
 ) -> torch.Tensor:
-    """The state at ``s_hat > s_cur`` drawn from the one at ``s_cur`` along the process's own path."""
-    if process is None or not getattr(process, "needs_observation", False):
+    """The state at ``s_hat > s_cur`` drawn from the one at ``s_cur`` along the process's own path
+    (the Gaussian process's when there is none)."""
+    if process is None:
         return x + (s_hat**2 - s_cur**2).sqrt() * eps
-    if cond is None:
-        raise InvalidInputError("churn along the residual path needs the observation: pass cond")
-    return process.renoise(x, s_cur, s_hat, eps, cond[:, : x.shape[1]].to(x.dtype))
+    y = None
+    if getattr(process, "needs_observation", False):
+        if cond is None:
+            raise InvalidInputError("churn along the residual path needs the observation: pass cond")
+        y = cond[:, : x.shape[1]].to(x.dtype)
+    return process.renoise(x, s_cur, s_hat, eps, y)
 
 
 @torch.no_grad()
