@@ -238,7 +238,7 @@ def test_checkpoint_errors(tmp_path):
     # missing json
     lonely = tmp_path / "lonely.safetensors"
     lonely.write_bytes(path.read_bytes())
-    with pytest.raises(errors.CheckpointError, match="missing"):
+    with pytest.raises(errors.CheckpointError, match="has no lonely.json beside it"):
         load_checkpoint(lonely)
     with pytest.raises(errors.CheckpointError):
         load_denoiser(lonely)

@@ -19,6 +19,7 @@ from _eeg_helpers import EEG_NAMES, _eeg_room, _raw, _rms  # noqa: F401  (_eeg_r
 
 from wavediff.errors import (
     CorruptFileError,
+    DataNotFoundError,
     InvalidInputError,
     SampleRateError,
     ShapeError,
@@ -152,13 +153,13 @@ def test_epochs_file_round_trip(eeg, tmp_path):
 
 def test_failed_write_leaves_no_partial_file(eeg, tmp_path):
     target = tmp_path / "out.xyz"
-    with pytest.raises(UnsupportedFormatError, match="cannot write EEG"):
+    with pytest.raises(UnsupportedFormatError, match="cannot write '.xyz' files"):
         eeg.write(_raw(), target)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_bad_files_raise_clear_errors(eeg, tmp_path):
-    with pytest.raises(FileNotFoundError, match="does not exist"):
+    with pytest.raises(DataNotFoundError, match="no such file"):
         eeg.read(tmp_path / "missing.edf")
     empty = tmp_path / "empty.edf"
     empty.write_bytes(b"")
@@ -167,11 +168,11 @@ def test_bad_files_raise_clear_errors(eeg, tmp_path):
     full = eeg.write(_raw(), tmp_path / "full.edf")
     truncated = tmp_path / "truncated.edf"
     truncated.write_bytes(full.read_bytes()[:200])
-    with pytest.raises(CorruptFileError, match="truncated or damaged"):
+    with pytest.raises(CorruptFileError, match="truncated, damaged"):
         eeg.read(truncated)
     odd = tmp_path / "data.csv"
     odd.write_text("1,2,3")
-    with pytest.raises(UnsupportedFormatError, match="unsupported EEG format"):
+    with pytest.raises(UnsupportedFormatError, match="does not read '.csv'"):
         eeg.read(odd)
 
 

@@ -379,7 +379,7 @@ def test_cli_restore_checks_its_arguments_before_any_work(toy_room, tmp_path, ca
         assert cli.main(["restore", "toyroom", str(source), str(tmp_path / "out.npy"), *argv]) == 2
         assert message in capsys.readouterr().err
         assert not (tmp_path / "out.npy").exists()
-    assert cli.main(["restore", "toyroom", str(source), str(tmp_path / "out.npy"), "--samples", "2"]) == 0  # the old name still works
+    assert cli.main(["restore", "toyroom", str(source), str(tmp_path / "out.npy"), "--samples", "2"]) == 0  # the other name works too
 
 
 def test_spatial_dims_is_per_instance(registry, tmp_path):

@@ -31,29 +31,20 @@ import torch
 
 from wavediff._checks import check_sfreq
 from wavediff.errors import (
-    CorruptFileError,
     InvalidInputError,
     SampleRateError,
     ShapeError,
     UnsupportedFormatError,
 )
+from wavediff.guards import degenerate, plausible, warn
 from wavediff.modality import Modality, atomic_output, register_modality
 from wavediff.tiling import extract_windows, overlap_add
 
 from .context import context_windows, ica_ocular, spatial_context
+from .files import _EXPORT_FORMATS, _READERS, _checked_recording, _drop_export_padding, _read_eeglab_isolated
 from .montage import electrode_positions
 
 __all__ = ["EEG", "context_windows", "ica_ocular", "spatial_context"]
-
-_READERS = {
-    ".edf": mne.io.read_raw_edf,
-    ".bdf": mne.io.read_raw_bdf,
-    ".vhdr": mne.io.read_raw_brainvision,
-    ".set": mne.io.read_raw_eeglab,
-    ".gdf": mne.io.read_raw_gdf,
-}
-_EXPORT_FORMATS = {".edf": "edf", ".bdf": "bdf", ".vhdr": "brainvision", ".set": "eeglab"}
-
 
 def _suffix(path: Path) -> str:
     name = path.name.lower()
@@ -63,6 +54,9 @@ def _suffix(path: Path) -> str:
 def _is_epochs_fif(path: Path) -> bool:
     stem = path.name.lower().removesuffix(".gz").removesuffix(".fif")
     return stem.endswith(("-epo", "_epo"))
+
+
+MIN_RATE = 32.0  # Hz: below it a recording holds no beta band (and upsampling it to the model's rate is huge)
 
 
 @register_modality
@@ -153,34 +147,66 @@ class EEG(Modality):
         return {"sfreq": self.sfreq, "window": self.window / self.sfreq, "overlap": self.overlap, "context_channels": self.context_channels}
 
     # ------------------------------------------------------------------ I/O
+    write_extensions = (".fif", ".fif.gz", ".edf", ".bdf", ".vhdr", ".set")
+    ignored_warnings = ("naming conventions",)  # MNE's note about FIF file names, not about the data
+
     def read(self, path: str | os.PathLike) -> mne.io.BaseRaw | mne.BaseEpochs:
-        """Read an EEG file with MNE (data loaded into memory). ``*-epo.fif`` files give ``mne.Epochs``."""
+        """Read an EEG file with MNE (data loaded into memory). ``*-epo.fif`` files give ``mne.Epochs``.
+
+        MNE's warnings (a truncated EDF, a header that does not match the file size) come back as
+        :class:`~wavediff.errors.DataWarning`; ``strict=True`` turns them into errors. A recording with
+        non-finite samples or an impossible rate is refused. EEGLAB files are parsed in a separate
+        process: SciPy's MATLAB reader can crash the interpreter on a damaged ``.set``.
+        """
         path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"{path} does not exist; check the path")
-        if path.stat().st_size == 0:
-            raise CorruptFileError(f"{path} is empty; the recording was not written completely")
         suffix = _suffix(path)
-        try:
-            if suffix in (".fif", ".fif.gz"):
-                if _is_epochs_fif(path):
-                    return mne.read_epochs(path, preload=True, verbose="error")
-                return mne.io.read_raw_fif(path, preload=True, verbose="error")
-            if suffix in _READERS:
-                raw = _READERS[suffix](path, preload=True, verbose="error")
-                return _drop_export_padding(raw) if suffix in (".edf", ".bdf") else raw
-        except (ValueError, OSError, RuntimeError, KeyError, IndexError, EOFError) as exc:
-            raise CorruptFileError(f"MNE could not read {path} ({type(exc).__name__}: {exc}); the file is truncated or damaged") from exc
-        raise UnsupportedFormatError(
-            f"{path.name}: unsupported EEG format {suffix!r}; use one of {', '.join(self.extensions)} "
-            "(or read it with MNE yourself and pass the Raw object)"
-        )
+        if suffix in (".fif", ".fif.gz"):
+            if _is_epochs_fif(path):
+                obj = mne.read_epochs(path, preload=True, verbose="warning")
+            else:
+                obj = mne.io.read_raw_fif(path, preload=True, verbose="warning")
+        elif suffix == ".set":
+            obj = _read_eeglab_isolated(path)
+        elif suffix in _READERS:
+            obj = _READERS[suffix](path, preload=True, verbose="warning")
+            if suffix in (".edf", ".bdf"):
+                obj = _drop_export_padding(obj)
+        else:
+            raise UnsupportedFormatError(f"{path.name}: unsupported EEG format {suffix!r}; use one of {', '.join(self.extensions)}")
+        return _checked_recording(obj, path)
+
+    def companion_files(self, path: Path) -> list[Path]:
+        """A BrainVision header comes with its marker (``.vmrk``) and data (``.eeg``) files; EEGLAB's
+        ``.set`` may have its data in a ``.fdt``."""
+        path = Path(path)
+        suffix = path.suffix.lower()
+        if suffix == ".vhdr":
+            return [path, path.with_suffix(".vmrk"), path.with_suffix(".eeg")]
+        if suffix == ".set":
+            return [path, path.with_suffix(".fdt")]
+        return [path]
+
+    def describe(self, obj: Any) -> str:
+        """Channels, duration and rate of a recording (epochs: their number and length)."""
+        if isinstance(obj, (mne.io.BaseRaw, mne.BaseEpochs)):
+            n_eeg = len(mne.pick_types(obj.info, eeg=True, exclude=()))
+            rate = obj.info["sfreq"]
+            if isinstance(obj, mne.BaseEpochs):
+                return f"{len(obj)} epochs of {len(obj.times) / rate:.3g} s, {n_eeg} EEG of {len(obj.ch_names)} channels at {rate:g} Hz"
+            return f"{n_eeg} EEG of {len(obj.ch_names)} channels, {obj.n_times / rate:.2f} s at {rate:g} Hz"
+        return super().describe(obj)
+
+    def source_files(self, obj: Any) -> list[Path]:
+        """The files MNE read ``obj`` from (``obj.filenames``)."""
+        return [Path(f) for f in (getattr(obj, "filenames", None) or ()) if f is not None]
 
     def write(self, obj: mne.io.BaseRaw | mne.BaseEpochs, path: str | os.PathLike) -> Path:
         """Write ``obj`` as FIF (raw or ``-epo.fif`` epochs), EDF/BDF, BrainVision (.vhdr) or EEGLAB (.set).
 
         Writing is atomic: the data go to a temporary file that replaces ``path`` only when complete.
-        EDF stores 16-bit samples, so a round trip keeps the data to that format's precision.
+        An existing file is replaced only with ``overwrite=True``, and never the file ``obj`` was read
+        from (:meth:`~wavediff.Modality.check_output`). EDF stores 16-bit samples, so a round trip
+        keeps the data to that format's precision.
         """
         path = Path(path)
         suffix = _suffix(path)
@@ -197,8 +223,6 @@ class EEG(Modality):
             raise UnsupportedFormatError(f"cannot write EEG as {suffix!r}; use .fif, .edf, .bdf, .vhdr or .set")
         if is_epochs and suffix != ".set":
             raise UnsupportedFormatError(f"epochs can be written as -epo.fif or .set, not {suffix!r}")
-        if not path.parent.is_dir():
-            raise FileNotFoundError(f"folder {path.parent} does not exist; create it first")
         # Exporters may write several files (BrainVision: .vhdr/.vmrk/.eeg); build them in a temporary
         # folder beside the target and move them in place only when all are complete.
         with tempfile.TemporaryDirectory(dir=path.parent, prefix=f".{path.stem}.") as tmpdir:
@@ -257,6 +281,7 @@ class EEG(Modality):
         if not np.isfinite(data).all():
             raise InvalidInputError("the EEG data contain NaN or inf; interpolate or drop those samples first")
         n_rows, n_times = data.shape
+        self._check_duration(n_times, rate, len(rebuild["shape"]) == 3)
         model = data if rate == self.sfreq else mne.filter.resample(data, up=self.sfreq, down=rate, method="polyphase", verbose="error")
         n_model = model.shape[-1]
         pad = max(0, self.window - n_model)
@@ -264,13 +289,20 @@ class EEG(Modality):
         n_ch = rebuild["shape"][-2] if len(rebuild["shape"]) > 1 else 1  # epochs: channels within each epoch
         names = rebuild.get("names")
         positions = electrode_positions(names) if names else np.full((n_ch, 3), np.nan)
+        # windows with nothing to restore (a disconnected electrode, a flat line with a glitch) pass
+        # through: scaling them to unit spread would blow their noise up to EEG amplitude
+        unchanged, starts = self._flat_windows(padded, n_ch, names)
         ocular = None
         if self.context_channels == 4:  # ICA first: the model sees the recording without ICA's ocular estimate
-            ocular = self._ica_context(padded, n_ch, names, positions)
+            live = ~unchanged.reshape(-1, n_ch, len(starts)).all(axis=(0, 2))  # flat channels stay out of ICA
+            ocular = self._ica_context(padded, n_ch, names, positions, live)
+            for row, win in zip(*np.nonzero(unchanged)):
+                ocular[row, starts[win] : starts[win] + self.window] = 0.0
             padded = padded - ocular
         windows, starts = extract_windows(padded, self.window, self.hop)  # (rows, n_win, window)
         scale = windows.std(axis=-1, keepdims=True)
-        scale = np.where(scale > 0, scale, 1.0)
+        floor = 1e-6 * float(np.median(scale[~unchanged])) if (~unchanged).any() else 0.0
+        scale = np.where(scale > floor, scale, 1.0 if floor == 0 else floor)
         scaled = (windows / scale).reshape(-1, self.window)
         tensor = torch.from_numpy(scaled[:, None].astype(np.float32))
         # keep the float32 input so the inverse can add only what the model changed (exact round trip)
@@ -295,20 +327,74 @@ class EEG(Modality):
             "data": data,
             "tensor_input": reference,
             "ocular": ocular,
+            "unchanged": unchanged.reshape(-1),
         }
         return tensor, context
 
-    def _ica_context(self, padded: np.ndarray, n_ch: int, names: list[str] | None, positions: np.ndarray) -> np.ndarray:
+    def _check_duration(self, n_times: int, rate: float, epochs: bool) -> None:
+        """Refuse a recording shorter than half a window or sampled below :data:`MIN_RATE`; warn below one
+        window and for rates far from the model's."""
+        seconds, window_s = n_times / rate, self.window / self.sfreq
+        what = "each epoch" if epochs else "the recording"
+        if rate < MIN_RATE:
+            raise SampleRateError(
+                f"{what} is sampled at {rate:g} Hz; EEG restoration needs at least {MIN_RATE:g} Hz (the model works at "
+                f"{self.sfreq:g} Hz, and a lower rate holds no beta band); check the file's sampling rate"
+            )
+        if seconds < window_s / 2:
+            raise InvalidInputError(
+                f"{what} has {n_times} samples at {rate:g} Hz ({seconds:.3g} s), less than half the model's "
+                f"{window_s:g} s window; restore at least {window_s / 2:g} s of EEG"
+            )
+        if seconds < window_s:
+            warn(f"{what} lasts {seconds:.3g} s, shorter than the model's {window_s:g} s window: it is padded, and so short a signal restores poorly")
+        plausible(rate, 100.0, 20000.0, f"the sampling rate {rate:g} Hz", f"the EEG model works at {self.sfreq:g} Hz and was trained on 100-1000 Hz recordings")
+
+    def _flat_windows(self, padded: np.ndarray, n_ch: int, names: list[str] | None) -> tuple[np.ndarray, list[int]]:
+        """Windows ``(rows, n_windows)`` with nothing to restore (:func:`wavediff.guards.degenerate`),
+        with warnings naming flat channels and implausible amplitudes."""
+        windows, starts = extract_windows(padded, self.window, self.hop)
+        unchanged = degenerate(windows)
+        spread = windows.std(axis=-1)[~unchanged]
+        if spread.size:
+            typical = float(np.median(spread))
+            plausible(
+                typical, 1e-8, 1e-2, f"the EEG's typical spread ({typical:.3g} V per window)",
+                "MNE and wavediff work in volts (EEG spreads about 1e-6 to 1e-4 V); convert microvolts with * 1e-6",
+            )
+        per_channel = unchanged.reshape(-1, n_ch, len(starts))
+        flat = per_channel.all(axis=(0, 2))
+        label = [names[i] if names else f"channel {i}" for i in range(n_ch)]
+        if flat.all():
+            warn(f"all {n_ch} EEG channels are flat or constant: nothing to restore, the data are returned unchanged")
+        elif flat.any():
+            bad = [label[i] for i in np.flatnonzero(flat)]
+            warn(f"EEG channel(s) {', '.join(bad)} are flat or constant: passed through unchanged; mark them bad (info['bads']) or interpolate them")
+        partial = per_channel.any(axis=(0, 2)) & ~flat
+        if partial.any():
+            n_win = int(per_channel[:, partial].sum())
+            bad = [label[i] for i in np.flatnonzero(partial)]
+            warn(f"{n_win} window(s) of {', '.join(bad[:8])}{'...' if len(bad) > 8 else ''} are flat or nearly constant: passed through unchanged")
+        return unchanged, starts
+
+    def _ica_context(
+        self, padded: np.ndarray, n_ch: int, names: list[str] | None, positions: np.ndarray, live: np.ndarray | None = None
+    ) -> np.ndarray:
         """ICA's ocular estimate (:func:`ica_ocular`) for every row of ``padded``, zeros where ICA cannot run.
 
-        Epochs are decomposed together (ICA's unmixing is spatial, the same for every epoch).
+        Epochs are decomposed together (ICA's unmixing is spatial, the same for every epoch). Only the
+        ``live`` channels (default: all) enter the decomposition; the others get zeros.
         """
+        live = np.ones(n_ch, bool) if live is None else live
         groups = padded.reshape(-1, n_ch, padded.shape[-1])
         joined = groups.transpose(1, 0, 2).reshape(n_ch, -1)
-        ocular = ica_ocular(joined, self.sfreq, names, positions) if names else None
-        if ocular is None:
-            return np.zeros_like(padded)
-        return ocular.reshape(n_ch, len(groups), -1).transpose(1, 0, 2).reshape(padded.shape)
+        out = np.zeros_like(joined)
+        if names and live.any():
+            keep = np.flatnonzero(live)
+            ocular = ica_ocular(joined[keep], self.sfreq, [names[i] for i in keep], positions[keep])
+            if ocular is not None:
+                out[keep] = ocular
+        return out.reshape(n_ch, len(groups), -1).transpose(1, 0, 2).reshape(padded.shape)
 
     def from_tensor(self, tensor: torch.Tensor, context: dict[str, Any]) -> Any:
         """Inverse of :meth:`to_tensor`: windows -> the same kind of object as the input, a new copy.
@@ -416,25 +502,6 @@ class EEG(Modality):
         from .demo import run_demo
 
         return run_demo(self, Path(out_dir), seed)
-
-
-def _drop_export_padding(raw: mne.io.BaseRaw) -> mne.io.BaseRaw:
-    """Undo the padding MNE's EDF/BDF exporter adds to fill the last data record.
-
-    The exporter appends edge values and marks them with a ``BAD_ACQ_SKIP`` annotation that ends the
-    recording; cropping exactly that span gives back the samples that were written.
-    """
-    ann = raw.annotations
-    if len(ann) == 0:
-        return raw
-    last = int(np.argmax(ann.onset + ann.duration))
-    onset = ann.onset[last] - raw.first_time
-    end = onset + ann.duration[last]
-    dt = 1.0 / raw.info["sfreq"]
-    if ann.description[last] == "BAD_ACQ_SKIP" and abs(end - raw.n_times * dt) < dt and onset > 0:
-        raw.annotations.delete(last)
-        raw.crop(tmax=onset - dt, include_tmax=True)
-    return raw
 
 
 def _fit_length(x: np.ndarray, n: int) -> np.ndarray:

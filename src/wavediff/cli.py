@@ -13,13 +13,15 @@ import json
 import os
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from . import __version__, classical, metrics
-from .errors import CorruptFileError, DataNotFoundError, InvalidInputError, WavediffError
+from .errors import CorruptFileError, DataNotFoundError, DataWarning, InvalidInputError, WavediffError
 from .modality import atomic_output, available_modalities, get_modality, missing_extras
 from .report import markdown_table, sha256sum
 
@@ -162,26 +164,59 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_restore(args: argparse.Namespace) -> int:
-    from .pipeline import Restorer
+def _check_input(room: Any, path: str) -> Path:
+    """The input file of a command, checked before any model is loaded."""
+    p = Path(path)
+    if p.is_dir():
+        raise InvalidInputError(f"input {p} is a folder; pass one {room.name} file ({', '.join(room.extensions)})")
+    if not p.is_file():
+        raise DataNotFoundError(f"input {p}: no such file; check the path")
+    return p
 
+
+def _cmd_restore(args: argparse.Namespace) -> int:
+    from ._checks import check_device
+    from .guards import same_file, write_together
+    from .pipeline import Restorer
+    from .training import check_weights_file
+
+    # every argument is checked before any work: numbers, device, files, model
     if args.steps is not None and args.steps < 1:
         raise InvalidInputError(f"--steps {args.steps}: give a number of sampler steps >= 1 (default: the recipe's)")
     if args.draws < 1:
         raise InvalidInputError(f"--draws {args.draws}: give a number of posterior draws >= 1")
     if args.std and args.draws < 2:
-        raise InvalidInputError("--std needs posterior draws to measure their spread: add --draws N with N >= 2 (e.g. --draws 4)")
-    restorer = Restorer(args.room, args.model, device=args.device, steps=args.steps, n_draws=args.draws, seed=args.seed)
+        raise InvalidInputError(
+            "--std writes the spread of posterior draws, and one draw has none: add --draws N (or --samples N) with N >= 2, e.g. --draws 4"
+        )
+    check_device(args.device)
+    defaults = get_modality(args.room)
+    source = _check_input(defaults, args.input)
+    defaults.check_output(args.output, inputs=[source], overwrite=args.overwrite)
+    if args.std:
+        if same_file(args.std, args.output):
+            raise InvalidInputError(f"--std {args.std} is the output file too; give the uncertainty its own file")
+        defaults.check_output(args.std, inputs=[source], overwrite=args.overwrite, label="--std")
+    if args.model is not None:
+        check_weights_file(args.model, label="--model")
+    restorer = Restorer(
+        args.room, args.model, device=args.device, steps=args.steps, n_draws=args.draws, seed=args.seed,
+        progress=False if args.quiet else True,
+    )
     room = restorer.modality  # built from the model's recorded layout
-    obj = room.read(args.input)
+    obj = room.read(source, strict=args.strict)
+    if not args.quiet:
+        print(f"read {source}: {room.describe(obj)}", file=sys.stderr)
     if args.std:
         restored, std = restorer.restore(obj, return_std=True)
-        room.write(std, args.std)
-        print(f"uncertainty (standard deviation of {args.draws} draws) written to {args.std}")
+        outputs = [(lambda tmp: room.write(restored, tmp), args.output), (lambda tmp: room.write(std, tmp), args.std)]
     else:
         restored = restorer.restore(obj)
-    room.write(restored, args.output)
+        outputs = [(lambda tmp: room.write(restored, tmp), args.output)]
+    write_together(outputs)  # all files or none
     print(f"restored {args.input} -> {args.output}")
+    if args.std:
+        print(f"uncertainty (standard deviation of {args.draws} draws) written to {args.std}")
     return 0
 
 
@@ -218,19 +253,22 @@ def build_parser() -> argparse.ArgumentParser:
         description="Wavelet-domain diffusion models that remove noise and artifacts from scientific measurements.",
     )
     parser.add_argument("--version", action="version", version=f"wavediff {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", help="show the Python traceback of an error")
+    parser.add_argument("--debug", action="store_true", help="show the Python traceback of an error")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
-    p = sub.add_parser("modalities", help="list the installed modality rooms")
+    p = sub.add_parser("modalities", help="list the installed modality rooms", parents=[common])
     p.set_defaults(func=_cmd_modalities)
 
-    p = sub.add_parser("demo", help="run the offline demo (engine, then every room) and write figures")
+    p = sub.add_parser("demo", help="run the offline demo (engine, then every room) and write figures", parents=[common])
     p.add_argument("rooms", nargs="*", metavar="ROOM", help="only these rooms (default: engine demo and all rooms)")
     p.add_argument("--out", default="wavediff-demo", help="folder for the figures (default: ./wavediff-demo)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.set_defaults(func=_cmd_demo)
 
-    p = sub.add_parser("train", help="train (or fine-tune) a room's model with its recipe and write the weights")
+    p = sub.add_parser("train", help="train (or fine-tune) a room's model with its recipe and write the weights", parents=[common])
     p.add_argument("room")
     p.add_argument("--steps", type=int, default=None, help="training steps (default: the recipe's)")
     p.add_argument("--out", default=None, help="weights file (default: the room's shipped weights.safetensors)")
@@ -251,10 +289,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=_cmd_train)
 
-    p = sub.add_parser("restore", help="restore a file with a room's model and write the same format")
+    p = sub.add_parser("restore", help="restore a file with a room's model and write the same format", parents=[common])
     p.add_argument("room")
     p.add_argument("input")
-    p.add_argument("output")
+    p.add_argument("output", help="the restored file (never the input; an existing file only with --overwrite)")
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files (never the input)")
+    p.add_argument("--strict", action="store_true", help="refuse the input on any warning (a truncated file, flat channels...)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or summary on stderr")
     p.add_argument("--model", default=None, help="weights file (default: the room's shipped model)")
     p.add_argument("--steps", type=int, default=None, help="sampler steps (default: the recipe's)")
     p.add_argument(
@@ -266,7 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_cmd_restore)
 
-    p = sub.add_parser("evaluate", help="print a room's metrics of an estimate against a reference (two files)")
+    p = sub.add_parser("evaluate", help="print a room's metrics of an estimate against a reference (two files)", parents=[common])
     p.add_argument("room")
     p.add_argument("reference", help="the clean reference, in one of the room's formats")
     p.add_argument("estimate", help="the restored (or degraded) file to score, same format")
@@ -275,14 +316,45 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _show_warning(message: Any, category: type, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
+    label = "warning" if issubclass(category, DataWarning) else f"warning ({category.__name__})"
+    print(f"wavediff: {label}: {message}", file=sys.stderr if file is None else file)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``wavediff`` command; returns the exit status."""
+    """Entry point of the ``wavediff`` command; returns the exit status.
+
+    0: done; 2: the input, an argument or the environment is wrong (one ``wavediff: error:`` line
+    saying what and what to do); 1: an internal error (a bug: please report it); 130: interrupted.
+    ``--debug`` shows the traceback instead.
+    """
     args = build_parser().parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except WavediffError as exc:
-        print(f"wavediff: error: {exc}", file=sys.stderr)
-        return 2
+    debug = bool(getattr(args, "debug", False))
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        warnings.simplefilter("default")
+        if getattr(args, "strict", False):
+            warnings.simplefilter("error", DataWarning)
+        try:
+            return int(args.func(args) or 0)
+        except (WavediffError, DataWarning) as exc:
+            if debug:
+                raise
+            strict = " (an error because of --strict)" if isinstance(exc, DataWarning) else ""
+            print(f"wavediff: error: {exc}{strict}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print("wavediff: interrupted; no output was written", file=sys.stderr)
+            return 130
+        except Exception as exc:
+            if debug:
+                raise
+            print(
+                f"wavediff: internal error: {type(exc).__name__}: {exc}\n"
+                "this is a bug in wavediff: rerun with --debug for the traceback and report it",
+                file=sys.stderr,
+            )
+            return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -24,6 +24,9 @@ __all__ = [
     "ConfigError",
     "DeviceError",
     "MissingDependencyError",
+    "OutputError",
+    "OutputExistsError",
+    "DataWarning",
 ]
 
 
@@ -64,7 +67,7 @@ class CorruptFileError(WavediffError, OSError):
 
 
 class DataNotFoundError(WavediffError, FileNotFoundError):
-    """A data set directory or file is missing: download it first (the message says how)."""
+    """An input file, a folder or a data set is missing (the message says what to pass or how to download it)."""
 
 
 class UnknownModalityError(WavediffError, KeyError):
@@ -92,3 +95,17 @@ class DeviceError(WavediffError, RuntimeError):
 
 class MissingDependencyError(WavediffError, ImportError):
     """An optional library that a room or feature needs is not installed (the message gives the pip command)."""
+
+
+class OutputError(WavediffError, OSError):
+    """An output path cannot be used: it is an input or a folder, or its folder is missing or not writable."""
+
+
+class OutputExistsError(OutputError, FileExistsError):
+    """The output file exists already: pass ``overwrite=True`` (``--overwrite``) to replace it."""
+
+
+class DataWarning(UserWarning):
+    """Something about the data that the user should know: a truncated file, flat channels, a rate or
+    amplitudes outside the model's range, a fallback taken. Turn it into an error with
+    ``warnings.simplefilter("error", DataWarning)`` (``--strict`` on the command line)."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import functools
 import importlib
 import importlib.metadata
 import inspect
@@ -36,10 +37,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from .errors import (
     ConfigError,
+    CorruptFileError,
     DataNotFoundError,
+    InvalidInputError,
     MissingDependencyError,
     ModalityError,
     UnknownModalityError,
+    UnsupportedFormatError,
+    WavediffError,
 )
 
 if sys.version_info >= (3, 11):
@@ -86,9 +91,20 @@ class Modality(abc.ABC):
     free_settings : tuple of str
         Settings that only change how restoring tiles the data (a window overlap), not what the model
         sees: a room may use other values than the model was trained with.
+    write_extensions : tuple of str
+        Suffixes :meth:`write` can produce (default: :attr:`extensions`).
 
     Notes
     -----
+    The engine wraps every room's :meth:`read` and :meth:`write` (in ``__init_subclass__``), so each
+    room inherits the same safety. Before the room's ``read`` runs, a missing path, a folder, an empty
+    file and an unknown suffix are refused; the format library's warnings become
+    :class:`~wavediff.errors.DataWarning` naming the file (errors with ``strict=True``); and any
+    exception the library raises on a damaged file becomes a :class:`~wavediff.errors.CorruptFileError`.
+    Before the room's ``write`` runs, :meth:`check_output` refuses an output that is the object's
+    source file (:meth:`source_files`), one that exists unless ``overwrite=True``, a missing or
+    read-only folder and an unwritable format.
+
     A room's *layout settings* are the keys of its recipe's ``[data]`` section (sampling rate, window,
     overlap, patch size, context channels...). The constructor takes each of them as a keyword,
     defaulting to the recipe's value, and :meth:`settings` returns them as the instance uses them.
@@ -102,15 +118,55 @@ class Modality(abc.ABC):
     spatial_dims: int = 1
     extensions: ClassVar[tuple[str, ...]] = ()
     free_settings: ClassVar[tuple[str, ...]] = ()
+    write_extensions: ClassVar[tuple[str, ...] | None] = None
+    ignored_warnings: ClassVar[tuple[str, ...]] = ()  # library notes about file names, not content
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name, wrap in (("read", _checked_read), ("write", _checked_write)):
+            method = cls.__dict__.get(name)
+            if callable(method) and not getattr(method, "_wavediff_checked", False):
+                setattr(cls, name, wrap(method))
 
     # ---------------------------------------------------------------- native I/O
     @abc.abstractmethod
     def read(self, path: str | os.PathLike) -> Any:
-        """Read a file in one of the field's formats into the room's native object."""
+        """Read a file in one of the field's formats into the room's native object.
+
+        Called as ``read(path, strict=False)``: see the class notes for what the engine checks first.
+        """
 
     @abc.abstractmethod
     def write(self, obj: Any, path: str | os.PathLike) -> Path:
-        """Write ``obj`` in the format implied by ``path``, atomically (see :func:`atomic_output`)."""
+        """Write ``obj`` in the format implied by ``path``, atomically (see :func:`atomic_output`).
+
+        Called as ``write(obj, path, overwrite=False)``: :meth:`check_output` runs first.
+        """
+
+    def check_output(self, path: str | os.PathLike, *, inputs: Any = (), overwrite: bool = False, label: str = "output") -> Path:
+        """Refuse an output path before any work (see :func:`wavediff.guards.check_output`): one of
+        ``inputs`` (paths), an existing file unless ``overwrite``, a missing or read-only folder, or a
+        suffix not in :attr:`write_extensions`. Every file a write would create (:meth:`companion_files`)
+        is checked."""
+        from .guards import check_output
+
+        sources = [f for p in inputs for f in self.companion_files(Path(p))]
+        formats = self.write_extensions if self.write_extensions is not None else self.extensions
+        return check_output(path, formats=formats, inputs=sources, overwrite=overwrite, files=self.companion_files, label=label)
+
+    def companion_files(self, path: Path) -> list[Path]:
+        """The files that make up the recording at ``path`` (a BrainVision header and its marker and
+        data files); default: ``path`` alone."""
+        return [Path(path)]
+
+    def describe(self, obj: Any) -> str:
+        """One line saying what was read (shown by ``wavediff restore``, so that a truncated file shows)."""
+        shape = getattr(obj, "shape", None)
+        return f"a {type(obj).__name__}" + (f" of shape {tuple(shape)}" if shape is not None else "")
+
+    def source_files(self, obj: Any) -> list[Path]:
+        """The files ``obj`` was read from, which :meth:`write` never replaces (default: none known)."""
+        return []
 
     # ---------------------------------------------------------------- tensors
     @abc.abstractmethod
@@ -208,6 +264,50 @@ class Modality(abc.ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} modality {self.name!r}>"
+
+
+# -------------------------------------------------------------------- the engine's read and write checks
+def _checked_read(read: Any) -> Any:
+    @functools.wraps(read)
+    def checked(self: Modality, path: str | os.PathLike, *args: Any, strict: bool = False, **kwargs: Any) -> Any:
+        from .guards import library_warnings
+
+        p = Path(path)
+        if p.is_dir():
+            raise InvalidInputError(f"{p} is a folder; pass one {self.name} file ({', '.join(self.extensions)})")
+        if self.extensions and not p.name.lower().endswith(tuple(e.lower() for e in self.extensions)):
+            raise UnsupportedFormatError(
+                f"{p.name}: the {self.name} room does not read {p.suffix or 'files without a suffix'!r}; "
+                f"use one of {', '.join(self.extensions)}"
+            )
+        if not p.exists():
+            raise DataNotFoundError(f"{p}: no such file; check the path")
+        if p.stat().st_size == 0:
+            raise CorruptFileError(f"{p} is empty (0 bytes); the file was not written completely")
+        with library_warnings(p, strict=strict, ignore=self.ignored_warnings):
+            try:
+                return read(self, p, *args, **kwargs)
+            except WavediffError:
+                raise
+            except MemoryError:
+                raise CorruptFileError(f"{p}: its header asks for more memory than this machine has; the header is damaged") from None
+            except Exception as exc:  # whatever the format library raises on a damaged file
+                raise CorruptFileError(
+                    f"{p} could not be read ({type(exc).__name__}: {exc}); the file is truncated, damaged or not a {self.name} file"
+                ) from exc
+
+    checked._wavediff_checked = True  # type: ignore[attr-defined]
+    return checked
+
+
+def _checked_write(write: Any) -> Any:
+    @functools.wraps(write)
+    def checked(self: Modality, obj: Any, path: str | os.PathLike, *args: Any, overwrite: bool = False, **kwargs: Any) -> Any:
+        self.check_output(path, inputs=self.source_files(obj), overwrite=overwrite)
+        return write(self, obj, path, *args, **kwargs)
+
+    checked._wavediff_checked = True  # type: ignore[attr-defined]
+    return checked
 
 
 # -------------------------------------------------------------------- registry

@@ -50,12 +50,15 @@ from __future__ import annotations
 
 import inspect
 import os
+import sys
 from typing import Any
 
+import numpy as np
 import torch
 
 from ._checks import check_device
 from .diffusion import Denoiser, sample
+from .diffusion.samplers import SAMPLERS, evaluations
 from .errors import ConfigError, InvalidInputError, ModalityError, ShapeError, UnknownModalityError
 from .learning import FINETUNE_STEPS, model_from_recipe, train
 from .modality import Modality, available_modalities, get_modality
@@ -107,6 +110,15 @@ class Restorer:
         twice its error, and it costs one evaluation instead of the sampler's ``steps``.
     seed : int
         Seeds the draws (the starting noise and any noise the sampler adds), so results are reproducible.
+    progress : bool or None
+        A tqdm bar with an ETA over the windows (patches, slices) being restored, after a line giving
+        the number of network evaluations to come. None (default): shown when stderr is a terminal.
+
+    Notes
+    -----
+    Windows that a room marks as having nothing to restore (its context's ``"unchanged"``: flat
+    channels, constant patches, silence, dead traces; see :func:`wavediff.guards.degenerate`) skip the
+    network and come back exactly as they went in, with zero spread.
     """
 
     def __init__(
@@ -119,6 +131,7 @@ class Restorer:
         steps: int | None = None,
         n_draws: int = 1,
         seed: int = 0,
+        progress: bool | None = None,
     ):
         check_device(device)
         if isinstance(n_draws, bool) or not isinstance(n_draws, int) or n_draws < 1:
@@ -150,8 +163,23 @@ class Restorer:
                 f"{self.modality.spatial_dims}-D ones; use a model trained for this room's layout"
             )
         self.sampler = sampler or recipe_sampler.get("name", "dpmpp_2m")
+        if self.sampler not in SAMPLERS:
+            raise InvalidInputError(f"sampler={self.sampler!r} is unknown; use one of {', '.join(sorted(SAMPLERS))}")
         self.steps = int(steps or recipe_sampler.get("steps", 10))
-        self.n_draws, self.seed, self.device = n_draws, seed, device
+        self.n_draws, self.seed, self.device, self.progress = n_draws, seed, device, progress
+
+    def evaluations_per_row(self, n_draws: int | None = None) -> int:
+        """Network evaluations per window (patch, slice): 1 for the direct posterior mean, else
+        ``n_draws`` times the sampler's evaluations for ``steps``."""
+        n = self.n_draws if n_draws is None else n_draws
+        if n == 1 and getattr(self.model.process, "kind", None) == "residual":
+            return 1
+        return n * evaluations(self.sampler, self.model.process.sigmas(self.steps))
+
+    def _bar(self, total: int, what: str) -> Any:
+        from tqdm.auto import tqdm
+
+        return tqdm(total=total, desc=f"wavediff {what}", unit="window", disable=None if self.progress is None else not self.progress, leave=False)
 
     @torch.no_grad()
     def restore_tensor(self, y: torch.Tensor, n_draws: int | None = None, batch_size: int | None = None) -> torch.Tensor:
@@ -172,11 +200,13 @@ class Restorer:
         rows = y.unsqueeze(0).expand(n, *y.shape).reshape(n * y.shape[0], *y.shape[1:])
         out = torch.empty(rows.shape[0], c, *rows.shape[2:], dtype=rows.dtype)
         batch_size = self._batch_size(batch_size)
-        for i in range(0, rows.shape[0], batch_size):
-            yb = rows[i : i + batch_size].to(self.device)
-            obs = yb[:, :c]
-            start = process.prior_sample(tuple(obs.shape), obs if process.needs_observation else None, generator=g, device=self.device, dtype=yb.dtype)
-            out[i : i + batch_size] = sample(self.sampler, self.model, start, sigmas, cond=yb, generator=g, process=process).x.cpu()
+        with self._bar(rows.shape[0], f"{n} posterior draws") as bar:
+            for i in range(0, rows.shape[0], batch_size):
+                yb = rows[i : i + batch_size].to(self.device)
+                obs = yb[:, :c]
+                start = process.prior_sample(tuple(obs.shape), obs if process.needs_observation else None, generator=g, device=self.device, dtype=yb.dtype)
+                out[i : i + batch_size] = sample(self.sampler, self.model, start, sigmas, cond=yb, generator=g, process=process).x.cpu()
+                bar.update(yb.shape[0])
         return out.reshape(n, y.shape[0], c, *y.shape[2:])
 
     def default_batch_size(self) -> int:
@@ -219,12 +249,14 @@ class Restorer:
         g = torch.Generator(device="cpu").manual_seed(self.seed)
         out = torch.empty(y.shape[0], c, *y.shape[2:], dtype=y.dtype)
         batch_size = self._batch_size(batch_size)
-        for i in range(0, y.shape[0], batch_size):
-            yb = y[i : i + batch_size].to(self.device)
-            obs = yb[:, :c]
-            start = process.prior_sample(tuple(obs.shape), obs, generator=g, device=self.device, dtype=yb.dtype)
-            sigma = torch.full((yb.shape[0],), float(process.sigma_max), device=self.device, dtype=yb.dtype)
-            out[i : i + batch_size] = self.model(start, sigma, cond=yb).cpu()
+        with self._bar(y.shape[0], "posterior mean") as bar:
+            for i in range(0, y.shape[0], batch_size):
+                yb = y[i : i + batch_size].to(self.device)
+                obs = yb[:, :c]
+                start = process.prior_sample(tuple(obs.shape), obs, generator=g, device=self.device, dtype=yb.dtype)
+                sigma = torch.full((yb.shape[0],), float(process.sigma_max), device=self.device, dtype=yb.dtype)
+                out[i : i + batch_size] = self.model(start, sigma, cond=yb).cpu()
+                bar.update(yb.shape[0])
         return out
 
     def restore(
@@ -257,9 +289,26 @@ class Restorer:
                 f"{self.modality.name!r} gives {tensor.shape[1]}: use weights trained with the room's recipe "
                 "(its [data] context_channels), or a room set up like the model's training"
             )
+        unchanged = context.get("unchanged") if isinstance(context, dict) else None
+        active = slice(None) if unchanged is None else torch.as_tensor(~np.asarray(unchanged, dtype=bool))
+        work = tensor[active]
+        c = self._data_channels(tensor)
+        if self.progress or (self.progress is None and sys.stderr.isatty()):
+            skipped = tensor.shape[0] - work.shape[0]
+            note = f" ({skipped} with nothing to restore passed through)" if skipped else ""
+            print(
+                f"wavediff: {work.shape[0]} window(s){note} x {self.evaluations_per_row(n)} network evaluation(s) "
+                f"= {work.shape[0] * self.evaluations_per_row(n)} on {self.device}",
+                file=sys.stderr,
+            )
         if n == 1 and not return_std and getattr(self.model.process, "kind", None) == "residual":
-            return self.modality.from_tensor(self.posterior_mean_tensor(tensor, batch_size), context)
-        draws = self.restore_tensor(tensor, n, batch_size)
+            mean = tensor[:, :c].clone()
+            if work.shape[0]:
+                mean[active] = self.posterior_mean_tensor(work, batch_size)
+            return self.modality.from_tensor(mean, context)
+        draws = tensor[:, :c].unsqueeze(0).repeat(n, *([1] * tensor.ndim))
+        if work.shape[0]:
+            draws[:, active] = self.restore_tensor(work, n, batch_size)
         restored = self.modality.from_tensor(draws.mean(0), context)
         if not return_std:
             return restored
@@ -273,7 +322,7 @@ class Restorer:
         unknown = sorted(set(options) - set(accepted))
         if unknown:
             raise InvalidInputError(
-                f"unknown keyword(s) {', '.join(unknown)}: restore takes model, device, sampler, steps, n_draws, "
+                f"unknown keyword(s) {', '.join(unknown)}: restore takes model, device, sampler, steps, n_draws, progress, "
                 f"seed, return_std and batch_size, and the {self.modality.name} room reads "
                 f"{', '.join(accepted) or 'no options'}"
             )
@@ -291,6 +340,7 @@ def restore(
     seed: int = 0,
     return_std: bool = False,
     batch_size: int | None = None,
+    progress: bool | None = None,
     **options: Any,
 ) -> Any:
     """Restore ``obj`` with the default model of its room (chosen from the object's type if not given).
@@ -312,7 +362,7 @@ def restore(
                 f"cannot tell which room a {type(obj).__name__} belongs to ({matches or 'none'}); pass modality='...'"
             )
         modality = matches[0]
-    restorer = Restorer(modality, model, device=device, sampler=sampler, steps=steps, n_draws=n_draws, seed=seed)
+    restorer = Restorer(modality, model, device=device, sampler=sampler, steps=steps, n_draws=n_draws, seed=seed, progress=progress)
     return restorer.restore(obj, return_std=return_std, batch_size=batch_size, **options)
 
 

@@ -323,18 +323,42 @@ def _plain_json(obj: Any) -> Any:
     raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
 
 
+_PICKLE_MAGIC = (b"PK\x03\x04", b"\x80")  # torch.save's zip archive, a raw pickle
+
+
+def check_weights_file(path: str | os.PathLike, label: str = "checkpoint") -> Path:
+    """``path`` if it looks like wavediff weights (a safetensors file with its JSON beside it), else one
+    :class:`~wavediff.errors.CheckpointError` line saying what the file is and what is expected."""
+    path = Path(path)
+    expected = "wavediff loads the .safetensors file and its .json that `wavediff train` writes"
+    if path.is_dir():
+        raise CheckpointError(f"{label} {path} is a folder; {expected}")
+    if not path.is_file():
+        raise CheckpointError(f"{label} {path}: no such file; {expected}")
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    if head.startswith(_PICKLE_MAGIC) or path.suffix.lower() in (".pt", ".pth", ".ckpt", ".pkl"):
+        raise CheckpointError(f"{label} {path} is a PyTorch pickle (torch.save), which wavediff never loads; {expected}")
+    if len(head) < 8 or int.from_bytes(head, "little") > path.stat().st_size:
+        raise CheckpointError(f"{label} {path} is not a safetensors file; {expected}")
+    meta_path = path.with_suffix(".json")
+    if not meta_path.is_file():
+        raise CheckpointError(
+            f"{label} {path} has no {meta_path.name} beside it (not wavediff weights, or the JSON was not copied); {expected}"
+        )
+    return path
+
+
 def read_meta(path: str | os.PathLike) -> dict[str, Any]:
     """The JSON description of a checkpoint (configuration, provenance, metrics), without its tensors."""
-    path = Path(path)
+    path = check_weights_file(path)
     meta_path = path.with_suffix(".json")
-    if not path.is_file() or not meta_path.is_file():
-        raise CheckpointError(f"checkpoint {path} or its {meta_path.name} is missing; both files are needed")
     try:
         meta = json.loads(meta_path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise CheckpointError(f"{meta_path} is not valid JSON ({exc}); the checkpoint is damaged") from exc
     if not isinstance(meta, dict) or meta.get("format") != FORMAT or "config" not in meta:
-        raise CheckpointError(f"{meta_path} is not a wavediff checkpoint description")
+        raise CheckpointError(f"{meta_path} is not a wavediff checkpoint description (no format {FORMAT!r} and config); use weights from `wavediff train`")
     return meta
 
 
@@ -372,8 +396,16 @@ def load_denoiser(path: str | os.PathLike, device: str | torch.device = "cpu", u
         raise CheckpointError(f"{path}: its configuration does not describe a model ({type(exc).__name__}: {exc})") from exc
     prefix = "ema." if use_ema and any(k.startswith("ema.") for k in tensors) else "model."
     state = {k[len(prefix):]: v.float() if v.is_floating_point() else v for k, v in tensors.items() if k.startswith(prefix)}
+    own = set(model.state_dict())
+    missing, unexpected = sorted(own - set(state)), sorted(set(state) - own)
+    if missing or unexpected:
+        first = ", ".join((missing or unexpected)[:3])
+        raise CheckpointError(
+            f"{path} does not hold the network its JSON describes: {len(missing)} tensor(s) missing, {len(unexpected)} "
+            f"unexpected (e.g. {first}); it was not written by `wavediff train` with this configuration"
+        )
     try:
         model.load_state_dict(state)
     except RuntimeError as exc:
-        raise CheckpointError(f"{path} does not match its own configuration ({exc})") from exc
+        raise CheckpointError(f"{path} does not match its own configuration ({str(exc).splitlines()[0][:300]})") from exc
     return model.to(device).eval()
