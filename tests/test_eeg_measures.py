@@ -129,8 +129,9 @@ def test_blink_amplitudes_mask_and_blink_free_times():
 def test_channel_indices_names_what_is_missing():
     names = ["Fp1.", "FP2", "O1"]
     assert channel_indices(names, ["fp2", "o1"], "x") == [1, 2]
-    with pytest.raises(InvalidInputError, match="no Fp1 channel, needed for blinks.*standardize"):
-        channel_indices(names, ["Fp1", "Fp2"], "blinks", require_all=True)
+    assert channel_indices(names, ["Fp1", "Fp2"], "blinks", require_all=True) == [0, 1]  # 'Fp1.' is Fp1 (PhysioNet)
+    with pytest.raises(InvalidInputError, match="no Fp2 channel, needed for blinks.*rename_channels"):
+        channel_indices(["EEG Fp1-REF", "O1"], ["Fp1", "Fp2"], "blinks", require_all=True)
     with pytest.raises(InvalidInputError, match="no O1/Oz/O2 channels"):
         channel_indices(["Cz"], ["O1", "Oz", "O2"], "alpha")
 

@@ -39,7 +39,7 @@ TUNED = "wavediff, fine-tuned on the others"
 def prepare(path: Path, folder: Path) -> Path:
     """``path`` as a user would hand it to ``wavediff train eeg --data``: its 10-20 channels, standard names, FIF."""
     raw = mne.io.read_raw(path, preload=True, verbose="error")
-    mne.datasets.eegbci.standardize(raw)  # 'Fp1.' -> 'Fp1' (the room does not match PhysioNet's names yet)
+    mne.datasets.eegbci.standardize(raw)  # 'Fp1.' -> 'Fp1': the room matches either, the tables keep standard names
     raw.pick([c for c in DEFAULT_CH_NAMES if c in raw.ch_names])
     out = folder / f"{path.stem}_raw.fif"
     get_modality("eeg").write(raw, out)

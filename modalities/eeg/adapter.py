@@ -21,7 +21,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -29,32 +28,30 @@ import mne
 import numpy as np
 import torch
 
+from wavediff import __version__
 from wavediff._checks import check_sfreq
 from wavediff.errors import (
     InvalidInputError,
     SampleRateError,
     ShapeError,
-    UnsupportedFormatError,
 )
 from wavediff.guards import degenerate, plausible, warn
-from wavediff.modality import Modality, atomic_output, register_modality
+from wavediff.modality import Modality, register_modality
 from wavediff.tiling import extract_windows, overlap_add
 
-from .context import context_windows, ica_ocular, spatial_context
-from .files import _EXPORT_FORMATS, _READERS, _checked_recording, _drop_export_padding, _read_eeglab_isolated
-from .montage import electrode_positions
+from .channels import eog_roles
+from .context import (
+    ICA_MIN_CHANNELS,
+    context_windows,
+    eog_references,
+    ica_ocular,
+    ica_unavailable,
+    spatial_context,
+)
+from .files import read_eeg, write_eeg
+from .recording import rebuild, unpack
 
 __all__ = ["EEG", "context_windows", "ica_ocular", "spatial_context"]
-
-def _suffix(path: Path) -> str:
-    name = path.name.lower()
-    return ".fif.gz" if name.endswith(".fif.gz") else path.suffix.lower()
-
-
-def _is_epochs_fif(path: Path) -> bool:
-    stem = path.name.lower().removesuffix(".gz").removesuffix(".fif")
-    return stem.endswith(("-epo", "_epo"))
-
 
 MIN_RATE = 32.0  # Hz: below it a recording holds no beta band (and upsampling it to the model's rate is huge)
 
@@ -99,7 +96,9 @@ class EEG(Modality):
     >>> eeg = get_modality("eeg")
     >>> info = mne.create_info(["Fp1", "Cz", "O1"], 160.0, "eeg")
     >>> raw = mne.io.RawArray(np.random.default_rng(0).normal(0, 2e-5, (3, 1600)), info, verbose=False)
-    >>> tensor, ctx = eeg.to_tensor(raw)
+    >>> tensor, ctx = eeg.to_tensor(raw, verbose=False)  # verbose=None logs the report below (MNE's logger)
+    >>> ctx["report"]
+    'eeg mode: the model with spatial context; ICA skipped (ICA needs 10 channels with a position, 3 have one); 3 of 3 channels placed (3 by name)'
     >>> tuple(tensor.shape)  # 3 channels x 7 windows of 512 samples at 256 Hz; each with 4 context windows
     (21, 5, 512)
     >>> back = eeg.from_tensor(tensor, ctx)
@@ -158,22 +157,7 @@ class EEG(Modality):
         non-finite samples or an impossible rate is refused. EEGLAB files are parsed in a separate
         process: SciPy's MATLAB reader can crash the interpreter on a damaged ``.set``.
         """
-        path = Path(path)
-        suffix = _suffix(path)
-        if suffix in (".fif", ".fif.gz"):
-            if _is_epochs_fif(path):
-                obj = mne.read_epochs(path, preload=True, verbose="warning")
-            else:
-                obj = mne.io.read_raw_fif(path, preload=True, verbose="warning")
-        elif suffix == ".set":
-            obj = _read_eeglab_isolated(path)
-        elif suffix in _READERS:
-            obj = _READERS[suffix](path, preload=True, verbose="warning")
-            if suffix in (".edf", ".bdf"):
-                obj = _drop_export_padding(obj)
-        else:
-            raise UnsupportedFormatError(f"{path.name}: unsupported EEG format {suffix!r}; use one of {', '.join(self.extensions)}")
-        return _checked_recording(obj, path)
+        return read_eeg(Path(path), self.extensions)
 
     def companion_files(self, path: Path) -> list[Path]:
         """A BrainVision header comes with its marker (``.vmrk``) and data (``.eeg``) files; EEGLAB's
@@ -208,94 +192,54 @@ class EEG(Modality):
         from (:meth:`~wavediff.Modality.check_output`). EDF stores 16-bit samples, so a round trip
         keeps the data to that format's precision.
         """
-        path = Path(path)
-        suffix = _suffix(path)
-        is_epochs = isinstance(obj, mne.BaseEpochs)
-        if not isinstance(obj, (mne.io.BaseRaw, mne.BaseEpochs)):
-            raise UnsupportedFormatError(f"cannot write a {type(obj).__name__}; pass an mne Raw or Epochs object")
-        if suffix in (".fif", ".fif.gz"):
-            if is_epochs and not _is_epochs_fif(path):
-                raise UnsupportedFormatError(f"MNE requires epochs files to end in -epo.fif; rename {path.name}")
-            with atomic_output(path) as tmp:
-                obj.save(tmp, overwrite=True, verbose="error")
-            return path
-        if suffix not in _EXPORT_FORMATS:
-            raise UnsupportedFormatError(f"cannot write EEG as {suffix!r}; use .fif, .edf, .bdf, .vhdr or .set")
-        if is_epochs and suffix != ".set":
-            raise UnsupportedFormatError(f"epochs can be written as -epo.fif or .set, not {suffix!r}")
-        # Exporters may write several files (BrainVision: .vhdr/.vmrk/.eeg); build them in a temporary
-        # folder beside the target and move them in place only when all are complete.
-        with tempfile.TemporaryDirectory(dir=path.parent, prefix=f".{path.stem}.") as tmpdir:
-            tmp = Path(tmpdir) / path.name
-            export = mne.export.export_epochs if is_epochs else mne.export.export_raw
-            try:
-                export(tmp, obj, fmt=_EXPORT_FORMATS[suffix], overwrite=True, verbose="error")
-            except ImportError as exc:
-                raise UnsupportedFormatError(f"writing {suffix} needs an extra package: {exc}") from exc
-            produced = sorted(Path(tmpdir).iterdir(), key=lambda p: p.suffix.lower() == suffix)  # header last
-            for item in produced:
-                os.replace(item, path.parent / item.name)
-        return path
+        return write_eeg(obj, Path(path))
 
     # ------------------------------------------------------------------ tensors
-    def _unpack(self, obj: Any, sfreq: float | None) -> tuple[np.ndarray, float, dict[str, Any]]:
-        """EEG data as (rows, times) in volts, the recording rate, and what is needed to rebuild ``obj``."""
-        if isinstance(obj, mne.io.BaseRaw):
-            picks = mne.pick_types(obj.info, eeg=True, exclude="bads")
-            if len(picks) == 0:
-                raise InvalidInputError("the recording has no good EEG channels; check the channel types and info['bads']")
-            data = obj.get_data(picks)
-            return data, float(obj.info["sfreq"]), {"kind": "raw", "obj": obj, "picks": picks, "shape": data.shape, "names": [obj.ch_names[i] for i in picks]}
-        if isinstance(obj, mne.BaseEpochs):
-            picks = mne.pick_types(obj.info, eeg=True, exclude="bads")
-            if len(picks) == 0:
-                raise InvalidInputError("the epochs have no good EEG channels; check the channel types and info['bads']")
-            data = obj.get_data(picks)
-            rebuild = {"kind": "epochs", "obj": obj, "picks": picks, "shape": data.shape, "names": [obj.ch_names[i] for i in picks]}
-            return data.reshape(-1, data.shape[-1]), float(obj.info["sfreq"]), rebuild
-        if isinstance(obj, (np.ndarray, torch.Tensor)):
-            arr = obj.detach().cpu().numpy() if isinstance(obj, torch.Tensor) else np.asarray(obj)
-            if arr.ndim not in (1, 2, 3):
-                raise ShapeError(
-                    f"EEG arrays must be (n_times,), (n_channels, n_times) or (n_epochs, n_channels, n_times); got shape {arr.shape}"
-                )
-            if sfreq is None:
-                raise SampleRateError("a numpy EEG array needs its sampling rate: pass sfreq=... (Hz)")
-            sfreq = check_sfreq(sfreq)
-            data = np.atleast_2d(arr).reshape(-1, arr.shape[-1]).astype(np.float64)  # epochs: rows epoch by epoch
-            return data, float(sfreq), {"kind": "array", "dtype": arr.dtype, "shape": arr.shape, "torch": isinstance(obj, torch.Tensor), "names": None}
-        raise UnsupportedFormatError(
-            f"cannot use a {type(obj).__name__} as EEG; pass mne Raw/Epochs or a (n_channels, n_times) array with sfreq"
-        )
-
-    def to_tensor(self, obj: Any, sfreq: float | None = None) -> tuple[torch.Tensor, dict[str, Any]]:
+    def to_tensor(
+        self, obj: Any, sfreq: float | None = None, *, picks: Any = None, montage: Any = None, copy: bool = True, verbose: Any = None
+    ) -> tuple[torch.Tensor, dict[str, Any]]:
         """EEG -> windows ``(n_rows * n_windows, 1 + context_channels, window)`` at the model rate, each scaled to unit std.
 
         Channel 0 of each row is the EEG channel's window (with ``context_channels = 4``, less ICA's
         ocular estimate, which :meth:`from_tensor` counts as part of the change); the others are its
         context windows.
+
+        Parameters
+        ----------
+        obj : mne.io.Raw, mne.Epochs or array
+            The recording (an array needs ``sfreq``).
+        picks : str, list or None
+            MNE-style channels to restore (names, ``'eeg'``, indices); default: the good EEG channels
+            whose labels do not name EOG, ECG, EMG or trigger channels.
+        montage : str, path, DigMontage or None
+            Electrode positions to use (a built-in montage name, a montage file, a ``DigMontage``);
+            default: the recording's own, else the 10-05 positions of the channel names.
+        copy : bool
+            False: :meth:`from_tensor` writes into ``obj`` itself (MNE's ``copy=False``) instead of a copy.
+        verbose : bool, str, int or None
+            MNE's logging level for the report of the mode that ran (None: MNE's current level).
         """
-        data, rate, rebuild = self._unpack(obj, sfreq)
+        data, rate, rebuild = unpack(obj, sfreq, picks, montage)
         if data.size == 0 or data.shape[-1] == 0:
             raise InvalidInputError("the EEG recording is empty")
         if not np.isfinite(data).all():
             raise InvalidInputError("the EEG data contain NaN or inf; interpolate or drop those samples first")
         n_rows, n_times = data.shape
         self._check_duration(n_times, rate, len(rebuild["shape"]) == 3)
-        model = data if rate == self.sfreq else mne.filter.resample(data, up=self.sfreq, down=rate, method="polyphase", verbose="error")
-        n_model = model.shape[-1]
-        pad = max(0, self.window - n_model)
-        padded = np.pad(model, ((0, 0), (0, pad)), mode="reflect" if pad < n_model else "edge") if pad else model
+        padded, n_model = self._model_rate(data, rate)
+        eog = rebuild.get("eog")
+        eog = None if eog is None else self._model_rate(eog, rate)[0]
         n_ch = rebuild["shape"][-2] if len(rebuild["shape"]) > 1 else 1  # epochs: channels within each epoch
-        names = rebuild.get("names")
-        positions = electrode_positions(names) if names else np.full((n_ch, 3), np.nan)
+        layout = rebuild.get("layout")
+        names = layout.standard if layout else None
+        positions = layout.positions if layout else np.full((n_ch, 3), np.nan)
         # windows with nothing to restore (a disconnected electrode, a flat line with a glitch) pass
         # through: scaling them to unit spread would blow their noise up to EEG amplitude
-        unchanged, starts = self._flat_windows(padded, n_ch, names)
-        ocular = None
+        unchanged, starts = self._flat_windows(padded, n_ch, rebuild.get("names"))
+        ocular, skipped = None, None
         if self.context_channels == 4:  # ICA first: the model sees the recording without ICA's ocular estimate
             live = ~unchanged.reshape(-1, n_ch, len(starts)).all(axis=(0, 2))  # flat channels stay out of ICA
-            ocular = self._ica_context(padded, n_ch, names, positions, live)
+            ocular, skipped = self._ica_context(padded, n_ch, names, positions, live, eog, rebuild)
             for row, win in zip(*np.nonzero(unchanged)):
                 ocular[row, starts[win] : starts[win] + self.window] = 0.0
             padded = padded - ocular
@@ -308,7 +252,13 @@ class EEG(Modality):
         # keep the float32 input so the inverse can add only what the model changed (exact round trip)
         reference = tensor.numpy().copy()
         if self.context_channels:
-            refs = np.concatenate([spatial_context(group, positions) for group in padded.reshape(-1, n_ch, padded.shape[-1])])
+            groups = padded.reshape(-1, n_ch, padded.shape[-1])
+            eog_groups = [None] * len(groups) if eog is None else eog.reshape(len(groups), -1, eog.shape[-1])
+            roles = eog_roles(rebuild["eog_names"]) if eog is not None else None
+            refs = np.concatenate([
+                spatial_context(group, positions, eog=None if e is None else eog_references(e, roles))
+                for group, e in zip(groups, eog_groups)
+            ])
             ref_windows = extract_windows(refs, self.window, self.hop)[0].transpose(0, 2, 1, 3).reshape(-1, 3, self.window)
             ctx_windows = context_windows(scaled, ref_windows)  # (rows * n_win, 3, window)
             if ocular is not None:
@@ -316,6 +266,9 @@ class EEG(Modality):
                 ctx_windows = np.concatenate([ctx_windows, ocular_windows], axis=1)
             ctx_tensor = torch.from_numpy(ctx_windows.astype(np.float32))
             tensor = torch.cat([tensor, ctx_tensor], dim=1)
+        report = self._report(layout, n_ch, ocular is not None and skipped is None, skipped, rebuild)
+        with mne.utils.use_log_level(verbose):
+            mne.utils.logger.info(f"wavediff {report}")
         context = {
             **rebuild,
             "sfreq": rate,
@@ -328,8 +281,44 @@ class EEG(Modality):
             "tensor_input": reference,
             "ocular": ocular,
             "unchanged": unchanged.reshape(-1),
+            "report": report,
+            "copy": bool(copy),
         }
         return tensor, context
+
+    def _model_rate(self, data: np.ndarray, rate: float) -> tuple[np.ndarray, int]:
+        """Rows at the model rate, padded (reflected) to at least one window, and their length before padding."""
+        model = data if rate == self.sfreq else mne.filter.resample(data, up=self.sfreq, down=rate, method="polyphase", verbose="error")
+        n_model = model.shape[-1]
+        pad = max(0, self.window - n_model)
+        return (np.pad(model, ((0, 0), (0, pad)), mode="reflect" if pad < n_model else "edge") if pad else model), n_model
+
+    def _report(self, layout: Any, n_ch: int, with_ica: bool, skipped: str | None, rebuild: dict[str, Any]) -> str:
+        """The mode that ran and why (``context['report']``, logged and kept in ``info['description']``);
+        warns when a mode that needs electrode positions was skipped for want of them."""
+        if self.context_channels == 0:
+            return "eeg mode: single channel (the model's recipe uses no other channel)"
+        if layout is None:
+            return "eeg mode: context from the other rows without positions (an array has no channel names); no ICA"
+        placed = layout.placed
+        context = "spatial context" if placed >= 2 else "context without positions (the mean of the other channels)"
+        if self.context_channels == 4:
+            mode = f"ICA first, then the model with {context}" if with_ica else f"the model with {context}; ICA skipped ({skipped or 'it found no ocular component'})"
+        else:
+            mode = f"the model with {context}"
+        eog = rebuild.get("eog_names") or []
+        refs = f"; ocular references: recorded EOG {', '.join(eog)}" if eog else ""
+        spans = rebuild.get("bad_spans") or []
+        if spans and with_ica:
+            refs += f"; {len(spans)} BAD_ span(s) ({sum(d for _, d in spans):.1f} s) left out of ICA's fit"
+        needed = ICA_MIN_CHANNELS if self.context_channels == 4 else 2
+        if placed < needed <= n_ch:
+            unplaced = [n for n, src in zip(layout.names, layout.source) if not src]
+            warn(
+                f"{mode}: only {placed} of {n_ch} EEG channels have a position (labels such as {', '.join(map(repr, unplaced[:3]))} "
+                "match no 10-05 electrode and the file has no montage); pass montage= (--montage NAME|FILE) or rename the channels"
+            )
+        return f"eeg mode: {mode}; {layout.summary()}{refs}"
 
     def _check_duration(self, n_times: int, rate: float, epochs: bool) -> None:
         """Refuse a recording shorter than half a window or sampled below :data:`MIN_RATE`; warn below one
@@ -378,23 +367,41 @@ class EEG(Modality):
         return unchanged, starts
 
     def _ica_context(
-        self, padded: np.ndarray, n_ch: int, names: list[str] | None, positions: np.ndarray, live: np.ndarray | None = None
-    ) -> np.ndarray:
-        """ICA's ocular estimate (:func:`ica_ocular`) for every row of ``padded``, zeros where ICA cannot run.
+        self, padded: np.ndarray, n_ch: int, names: list[str] | None, positions: np.ndarray, live: np.ndarray | None = None,
+        eog: np.ndarray | None = None, rebuild: dict[str, Any] | None = None,
+    ) -> tuple[np.ndarray, str | None]:
+        """ICA's ocular estimate (:func:`ica_ocular`) for every row of ``padded`` (zeros where ICA cannot
+        run), and why ICA did not run (None when it did).
 
         Epochs are decomposed together (ICA's unmixing is spatial, the same for every epoch). Only the
-        ``live`` channels (default: all) enter the decomposition; the others get zeros.
+        ``live`` channels (default: all) enter the decomposition; the others get zeros. Recorded EOG
+        channels (``eog``, rows like ``padded``) decide which components are ocular, and the ``BAD_``
+        spans of ``rebuild`` are left out of the fit.
         """
         live = np.ones(n_ch, bool) if live is None else live
+        rebuild = rebuild or {}
         groups = padded.reshape(-1, n_ch, padded.shape[-1])
         joined = groups.transpose(1, 0, 2).reshape(n_ch, -1)
         out = np.zeros_like(joined)
-        if names and live.any():
-            keep = np.flatnonzero(live)
-            ocular = ica_ocular(joined[keep], self.sfreq, [names[i] for i in keep], positions[keep])
-            if ocular is not None:
+        if not names:
+            return out.reshape(padded.shape), "an array has no channel names"
+        if not live.any():
+            return out.reshape(padded.shape), "every channel is flat"
+        keep = np.flatnonzero(live)
+        spans = rebuild.get("bad_spans") or []
+        reason = ica_unavailable(joined[keep], positions[keep], spans, self.sfreq)
+        if reason is None:
+            eog_map = None
+            if eog is not None:
+                n_eog = len(rebuild["eog_names"])
+                eog_joined = eog.reshape(len(groups), n_eog, -1).transpose(1, 0, 2).reshape(n_eog, -1)
+                eog_map = dict(zip(rebuild["eog_names"], eog_joined))
+            ocular = ica_ocular(joined[keep], self.sfreq, [names[i] for i in keep], positions[keep], eog=eog_map, bad_spans=spans)
+            if ocular is None:
+                reason = "the decomposition could not be trusted (its high-passed data lose rank)"
+            else:
                 out[keep] = ocular
-        return out.reshape(n_ch, len(groups), -1).transpose(1, 0, 2).reshape(padded.shape)
+        return out.reshape(n_ch, len(groups), -1).transpose(1, 0, 2).reshape(padded.shape), reason
 
     def from_tensor(self, tensor: torch.Tensor, context: dict[str, Any]) -> Any:
         """Inverse of :meth:`to_tensor`: windows -> the same kind of object as the input, a new copy.
@@ -409,7 +416,9 @@ class EEG(Modality):
         if tuple(tensor.shape) != expected:
             raise ShapeError(f"tensor has shape {tuple(tensor.shape)}; this context expects {expected}")
         delta = tensor.detach().cpu().double().numpy() - context["tensor_input"].astype(np.float64)
-        return self._rebuild(context["data"] + self._to_recording(delta, context, context.get("ocular")), context)
+        history = f"wavediff {__version__} restore: {context['report']}" if context.get("report") else None
+        restored = context["data"] + self._to_recording(delta, context, context.get("ocular"))
+        return rebuild(restored, context, history=history, copy=context.get("copy", True))
 
     def _to_recording(self, values: np.ndarray, context: dict[str, Any], removed: np.ndarray | None = None) -> np.ndarray:
         """Per-window values in tensor units -> (rows, n_times) in volts at the recording's rate.
@@ -429,17 +438,6 @@ class EEG(Modality):
             out = _fit_length(out, context["n_times"])
         return out
 
-    @staticmethod
-    def _rebuild(data: np.ndarray, context: dict[str, Any]) -> Any:
-        kind = context["kind"]
-        if kind == "array":
-            out = data.reshape(context["shape"]).astype(context["dtype"] if np.issubdtype(context["dtype"], np.floating) else np.float64)
-            return torch.from_numpy(out) if context["torch"] else out
-        obj = context["obj"].copy().load_data()
-        values = data.reshape(context["shape"])
-        obj.apply_function(lambda _: values, picks=context["picks"], channel_wise=False, verbose="error")
-        return obj
-
     def uncertainty_from_tensor(self, std: torch.Tensor, context: dict[str, Any]) -> Any:
         """Per-sample standard deviation of the draws as the same kind of object (EEG channels; others 0).
 
@@ -450,7 +448,7 @@ class EEG(Modality):
         if std.ndim == 3 and std.shape[1] == 1 + self.context_channels:
             std = std[:, :1]
         spread = np.clip(self._to_recording(std.detach().cpu().double().numpy(), context), 0.0, None)
-        out = self._rebuild(spread, context)
+        out = rebuild(spread, context, history=f"wavediff {__version__}: standard deviation of posterior draws")
         if context["kind"] != "array":  # channels the model does not touch have no uncertainty
             others = np.setdiff1d(np.arange(len(out.ch_names)), context["picks"])
             if len(others):
@@ -477,25 +475,25 @@ class EEG(Modality):
         """Contaminate the EEG channels of ``clean`` (EEGdenoiseNet protocol); returns the same kind, a copy."""
         from .artifacts import contaminate
 
-        data, rate, rebuild = self._unpack(clean, sfreq)
-        ch_names = None if rebuild["kind"] == "array" else [rebuild["obj"].ch_names[i] for i in rebuild["picks"]]
-        if len(rebuild["shape"]) == 3:  # each epoch contaminated at the requested SNR, as EEGdenoiseNet does
-            n_ep, n_ch, n_t = rebuild["shape"]
+        data, rate, record = unpack(clean, sfreq)
+        ch_names = record["names"]
+        if len(record["shape"]) == 3:  # each epoch contaminated at the requested SNR, as EEGdenoiseNet does
+            n_ep, n_ch, n_t = record["shape"]
             epochs = data.reshape(n_ep, n_ch, n_t)
             noisy = np.stack([contaminate(ep, rate, rng, artifact, snr_db, ch_names=ch_names)[0] for ep in epochs])
-            return self._rebuild(noisy.reshape(-1, n_t), rebuild)
+            return rebuild(noisy.reshape(-1, n_t), record)
         noisy, _ = contaminate(data, rate, rng, artifact, snr_db, ch_names=ch_names)
-        return self._rebuild(noisy, rebuild)
+        return rebuild(noisy, record)
 
     def metrics(self, reference: Any, estimate: Any, noisy: Any = None, sfreq: float | None = None) -> dict[str, float]:
         """RRMSE temporal and spectral, correlation coefficient and (with ``noisy``) SNR gain."""
         from .metrics import eeg_metrics
 
-        ref, rate, _ = self._unpack(reference, sfreq)
-        est, rate_e, _ = self._unpack(estimate, sfreq)
+        ref, rate, _ = unpack(reference, sfreq)
+        est, rate_e, _ = unpack(estimate, sfreq)
         if rate != rate_e or ref.shape != est.shape:
             raise ShapeError(f"reference {ref.shape} at {rate} Hz and estimate {est.shape} at {rate_e} Hz must match")
-        noisy_data = None if noisy is None else self._unpack(noisy, sfreq)[0]
+        noisy_data = None if noisy is None else unpack(noisy, sfreq)[0]
         return eeg_metrics(ref, est, rate, noisy=noisy_data)
 
     def demo(self, out_dir: str | os.PathLike, seed: int = 0) -> dict[str, Any]:

@@ -1,9 +1,10 @@
-"""EEG files: MNE's readers made safe (results checked, EEGLAB parsed in a child process) and the
-exporters' padding undone."""
+"""EEG files: MNE's readers made safe (results checked, EEGLAB parsed in a child process), the
+exporters' padding undone, and writing through MNE's exporters with every file moved in place at once."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -14,7 +15,8 @@ from typing import Any
 import mne
 import numpy as np
 
-from wavediff.errors import CorruptFileError, NonFiniteError
+from wavediff.errors import CorruptFileError, NonFiniteError, UnsupportedFormatError
+from wavediff.modality import atomic_output
 
 _READERS = {
     ".edf": mne.io.read_raw_edf,
@@ -98,3 +100,63 @@ def _drop_export_padding(raw: mne.io.BaseRaw) -> mne.io.BaseRaw:
         raw.annotations.delete(last)
         raw.crop(tmax=onset - dt, include_tmax=True)
     return raw
+
+
+def _suffix(path: Path) -> str:
+    name = path.name.lower()
+    return ".fif.gz" if name.endswith(".fif.gz") else path.suffix.lower()
+
+
+def _is_epochs_fif(path: Path) -> bool:
+    stem = path.name.lower().removesuffix(".gz").removesuffix(".fif")
+    return stem.endswith(("-epo", "_epo"))
+
+
+def read_eeg(path: Path, extensions: tuple[str, ...]) -> Any:
+    """Read an EEG file with MNE (data in memory; ``*-epo.fif`` as ``mne.Epochs``), checked by :func:`_checked_recording`."""
+    suffix = _suffix(path)
+    if suffix in (".fif", ".fif.gz"):
+        if _is_epochs_fif(path):
+            obj = mne.read_epochs(path, preload=True, verbose="warning")
+        else:
+            obj = mne.io.read_raw_fif(path, preload=True, verbose="warning")
+    elif suffix == ".set":
+        obj = _read_eeglab_isolated(path)
+    elif suffix in _READERS:
+        obj = _READERS[suffix](path, preload=True, verbose="warning")
+        if suffix in (".edf", ".bdf"):
+            obj = _drop_export_padding(obj)
+    else:
+        raise UnsupportedFormatError(f"{path.name}: unsupported EEG format {suffix!r}; use one of {', '.join(extensions)}")
+    return _checked_recording(obj, path)
+
+
+def write_eeg(obj: Any, path: Path) -> Path:
+    """Write a Raw or Epochs as FIF or through MNE's exporters, every file moved in place only when all are complete."""
+    suffix = _suffix(path)
+    is_epochs = isinstance(obj, mne.BaseEpochs)
+    if not isinstance(obj, (mne.io.BaseRaw, mne.BaseEpochs)):
+        raise UnsupportedFormatError(f"cannot write a {type(obj).__name__}; pass an mne Raw or Epochs object")
+    if suffix in (".fif", ".fif.gz"):
+        if is_epochs and not _is_epochs_fif(path):
+            raise UnsupportedFormatError(f"MNE requires epochs files to end in -epo.fif; rename {path.name}")
+        with atomic_output(path) as tmp:
+            obj.save(tmp, overwrite=True, verbose="error")
+        return path
+    if suffix not in _EXPORT_FORMATS:
+        raise UnsupportedFormatError(f"cannot write EEG as {suffix!r}; use .fif, .edf, .bdf, .vhdr or .set")
+    if is_epochs and suffix != ".set":
+        raise UnsupportedFormatError(f"epochs can be written as -epo.fif or .set, not {suffix!r}")
+    # Exporters may write several files (BrainVision: .vhdr/.vmrk/.eeg); build them in a temporary
+    # folder beside the target and move them in place only when all are complete.
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=f".{path.stem}.") as tmpdir:
+        tmp = Path(tmpdir) / path.name
+        export = mne.export.export_epochs if is_epochs else mne.export.export_raw
+        try:
+            export(tmp, obj, fmt=_EXPORT_FORMATS[suffix], overwrite=True, verbose="error")
+        except ImportError as exc:
+            raise UnsupportedFormatError(f"writing {suffix} needs an extra package: {exc}") from exc
+        produced = sorted(Path(tmpdir).iterdir(), key=lambda p: p.suffix.lower() == suffix)  # header last
+        for item in produced:
+            os.replace(item, path.parent / item.name)
+    return path

@@ -32,6 +32,8 @@ from scipy import signal, stats
 from wavediff._checks import check_sfreq
 from wavediff.errors import InvalidInputError, NonFiniteError, ShapeError
 
+from .channels import name_index
+
 __all__ = [
     "ALPHA_BAND",
     "OCCIPITAL",
@@ -111,15 +113,15 @@ def channel_indices(ch_names: Sequence[str], wanted: Sequence[str], what: str, r
     ...
     wavediff.errors.InvalidInputError: the recording has no Fp2 channel, needed for blink detection; ...
     """
-    lower = {str(c).lower(): i for i, c in enumerate(ch_names)}
+    lower = name_index([str(c) for c in ch_names])  # labels such as 'Fp1.' or 'EEG FP1-REF' match too
     found = [lower[w.lower()] for w in wanted if w.lower() in lower]
     missing = [w for w in wanted if w.lower() not in lower]
     if (require_all and missing) or not found:
         shown = ", ".join(list(ch_names)[:12]) + (" ..." if len(ch_names) > 12 else "")
         raise InvalidInputError(
             f"the recording has no {'/'.join(missing)} channel{'s' if len(missing) > 1 else ''}, needed for "
-            f"{what}; it has {shown}. Rename channels to 10-20 names (for PhysioNet files: "
-            "mne.datasets.eegbci.standardize(raw))"
+            f"{what}; it has {shown}. Rename channels to 10-20 names "
+            "(raw.rename_channels)"
         )
     return found
 

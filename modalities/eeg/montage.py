@@ -7,8 +7,8 @@ the installed MNE provides, so the room, its baselines and the simulators in
 
 The room's template is the 10-05 montage (``colin27_1005``, formerly ``standard_1005``), in MNE head
 coordinates (m; x right, y nose, z up). :func:`electrode_positions` looks channel names up in it
-case-insensitively and through MNE's aliases (``T3`` -> ``T7`` ...); names it does not know give a
-row of NaN.
+as :mod:`.channels` matches them (``Fp1.``, ``EEG FP1-REF``, ``T3`` -> ``T7`` ...); names it does not
+know give a row of NaN.
 
 This module imports only MNE and NumPy, so the data generators can use it without loading the room.
 
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import difflib
 import functools
-import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -108,7 +107,7 @@ def resolve_montage_name(name: str) -> str:
     if reverse is not None:  # an older MNE that only knows the "standard_*" spelling
         return reverse
     raise InvalidInputError(
-        f"unknown montage {name!r}{did_you_mean(name, builtin)}; use one of mne.channels.get_builtin_montages() "
+        f"unknown montage {name!r}{did_you_mean(name, [*builtin, *_ALIASES])}; use one of mne.channels.get_builtin_montages() "
         f"({', '.join(builtin[:6])}, ...), an mne.channels.DigMontage, or None for no positions"
     )
 
@@ -200,19 +199,17 @@ def check_ch_names(ch_names: Any, n_channels: int | None = None) -> list[str] | 
 
 @functools.lru_cache(maxsize=128)
 def _positions(names: tuple[str, ...]) -> np.ndarray:
-    info = mne.create_info(list(names), 100.0, "eeg")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        info.set_montage(_template_montage(), match_case=False, match_alias=True, on_missing="ignore", verbose=False)
-    out = np.array([ch["loc"][:3] for ch in info["chs"]], dtype=np.float64)
-    out[~np.all(np.isfinite(out), axis=1) | np.all(out == 0, axis=1)] = np.nan
-    return out
+    from .channels import standard_name  # channels builds on this module
+
+    pos, _ = _template()
+    return np.array([pos[std] if (std := standard_name(n)) is not None else [np.nan] * 3 for n in names], dtype=np.float64)
 
 
 def electrode_positions(ch_names: Sequence[str]) -> np.ndarray:
     """Electrode positions (m, MNE head coordinates) of the 10-05 template for the given channel names.
 
-    Names are matched case-insensitively and through MNE's aliases; unknown names give a row of NaN.
+    Names are matched as :func:`~wavediff.modalities.eeg.channels.standard_name` matches them (case,
+    trailing dots, ``EEG``/``POL`` prefixes, reference suffixes, T3/T4/T5/T6); unknown names give a row of NaN.
 
     Examples
     --------

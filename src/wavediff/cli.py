@@ -174,6 +174,22 @@ def _check_input(room: Any, path: str) -> Path:
     return p
 
 
+def _room_options(room: Any, args: argparse.Namespace) -> dict[str, Any]:
+    """The room's own restore options given on the command line (``--montage``), checked against what its
+    ``to_tensor`` takes; the room's log of its mode is left to the CLI's own summary line."""
+    import inspect
+
+    params = inspect.signature(room.to_tensor).parameters
+    options: dict[str, Any] = {}
+    if args.montage is not None:
+        if "montage" not in params:
+            raise InvalidInputError(f"--montage applies to rooms with electrode positions; the {room.name} room takes none")
+        options["montage"] = args.montage  # the room reads it (a wrong name or file: one error line, exit 2)
+    if "verbose" in params:
+        options["verbose"] = "error"  # the summary is printed once, below, from Restorer.report
+    return options
+
+
 def _cmd_restore(args: argparse.Namespace) -> int:
     from ._checks import check_device
     from .guards import same_file, write_together
@@ -199,6 +215,7 @@ def _cmd_restore(args: argparse.Namespace) -> int:
         defaults.check_output(args.std, inputs=[source], overwrite=args.overwrite, label="--std")
     if args.model is not None:
         check_weights_file(args.model, label="--model")
+    options = _room_options(defaults, args)
     restorer = Restorer(
         args.room, args.model, device=args.device, steps=args.steps, n_draws=args.draws, seed=args.seed,
         progress=False if args.quiet else True,
@@ -208,11 +225,13 @@ def _cmd_restore(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"read {source}: {room.describe(obj)}", file=sys.stderr)
     if args.std:
-        restored, std = restorer.restore(obj, return_std=True)
+        restored, std = restorer.restore(obj, return_std=True, **options)
         outputs = [(lambda tmp: room.write(restored, tmp), args.output), (lambda tmp: room.write(std, tmp), args.std)]
     else:
-        restored = restorer.restore(obj)
+        restored = restorer.restore(obj, **options)
         outputs = [(lambda tmp: room.write(restored, tmp), args.output)]
+    if restorer.report and not args.quiet:
+        print(f"wavediff: {restorer.report}", file=sys.stderr)
     write_together(outputs)  # all files or none
     print(f"restored {args.input} -> {args.output}")
     if args.std:
@@ -303,6 +322,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="posterior draws averaged (default 1: the posterior mean, one network evaluation)",
     )
     p.add_argument("--std", default=None, help="also write the draws' standard deviation to this file (needs --draws >= 2)")
+    p.add_argument(
+        "--montage", default=None, metavar="NAME|FILE",
+        help="EEG: electrode positions, a built-in MNE montage (standard_1020, biosemi64...) or a file (.elc .sfp .loc .bvef...); "
+        "default: the file's own, else the 10-05 positions of the channel names",
+    )
     p.add_argument("--device", default="cpu")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_cmd_restore)

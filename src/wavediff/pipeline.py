@@ -114,6 +114,12 @@ class Restorer:
         A tqdm bar with an ETA over the windows (patches, slices) being restored, after a line giving
         the number of network evaluations to come. None (default): shown when stderr is a terminal.
 
+    Attributes
+    ----------
+    report : str or None
+        What the room said of the last :meth:`restore` (its context's ``"report"``: the EEG room's mode,
+        the channels it placed and from what), or None.
+
     Notes
     -----
     Windows that a room marks as having nothing to restore (its context's ``"unchanged"``: flat
@@ -167,6 +173,7 @@ class Restorer:
             raise InvalidInputError(f"sampler={self.sampler!r} is unknown; use one of {', '.join(sorted(SAMPLERS))}")
         self.steps = int(steps or recipe_sampler.get("steps", 10))
         self.n_draws, self.seed, self.device, self.progress = n_draws, seed, device, progress
+        self.report: str | None = None  # the room's account of its last restore (context["report"]), if it gives one
 
     def evaluations_per_row(self, n_draws: int | None = None) -> int:
         """Network evaluations per window (patch, slice): 1 for the direct posterior mean, else
@@ -282,6 +289,7 @@ class Restorer:
             raise InvalidInputError("an uncertainty needs at least two draws: pass n_draws >= 2 (--draws N on the command line)")
         self._check_options(options)
         tensor, context = self.modality.to_tensor(obj, **options)
+        self.report = context.get("report") if isinstance(context, dict) else None
         wanted = getattr(self.model, "condition_channels", tensor.shape[1])
         if tensor.shape[1] != wanted:
             raise ConfigError(

@@ -6,7 +6,7 @@ import importlib.util
 import inspect
 import numbers
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +16,7 @@ import numpy as np
 from wavediff._checks import check_sfreq
 from wavediff.errors import InvalidInputError
 
+from ..channels import name_index, standard_names
 from ..montage import template_montage
 from .common import _check_data, _check_fit_l_freq, _check_names, _fit_copy
 
@@ -70,6 +71,18 @@ def _effective_rank(x: np.ndarray) -> int:
     return int(np.sum(eig > eig.max() * 1e-6)) if eig.max() > 0 else 0
 
 
+def _eog_rows(eog_signals: Mapping[str, Any] | None, n_times: int, names: Sequence[str]) -> dict[str, np.ndarray]:
+    """The recorded EOG channels as float64 rows of the data's length, under labels that do not clash."""
+    out: dict[str, np.ndarray] = {}
+    for label, values in dict(eog_signals or {}).items():
+        row = _check_data(values, ndims=(1,))
+        if row.shape[0] != n_times:
+            raise InvalidInputError(f"eog_signals[{label!r}] has {row.shape[0]} samples; the data have {n_times}")
+        key = str(label) if str(label) not in names else f"{label} (EOG)"
+        out[key] = row
+    return out
+
+
 def ica_clean(
     data: Any,
     sfreq: float,
@@ -87,11 +100,14 @@ def ica_clean(
     muscle_threshold: float = 0.5,
     decim: int | None = None,
     return_report: bool = False,
+    eog_signals: Mapping[str, Any] | None = None,
+    bad_spans: Sequence[tuple[float, float]] = (),
 ) -> np.ndarray | tuple[np.ndarray, ICAReport]:
     """Remove ocular (and muscle) components found by ICA, the standard multichannel EEG cleaning.
 
     The recording is wrapped in an ``mne.io.RawArray`` with the 10-05 template montage (names matched
-    case-insensitively and through MNE's aliases); ICA is fitted on a 1 Hz high-passed copy (drifts ruin
+    as :func:`~wavediff.modalities.eeg.channels.standard_name` matches them: ``Fp1.``, ``EEG FP1-REF``,
+    ``T3`` ...); ICA is fitted on a 1 Hz high-passed copy (drifts ruin
     the unmixing) and applied to the data as given. Ocular components are those whose time course
     correlates with the frontal channels in ``eog_channels`` or with the horizontal EOG proxy ``heog[0] -
     heog[1]`` (``ICA.find_bads_eog``, 1-10 Hz, z-score above ``eog_threshold``); muscle components are
@@ -141,6 +157,13 @@ def ica_clean(
         so a long recording needs only part of its samples); None uses them all.
     return_report : bool
         Also return an :class:`ICAReport` with the excluded components and the fitted ICA.
+    eog_signals : mapping of str to array, optional
+        Recorded EOG channels (label -> ``(n_times,)`` samples in volts), kept out of the decomposition
+        and used as EOG references beside the ``eog_channels`` found in ``ch_names``; pass
+        ``eog_channels=()`` and ``heog=None`` to let them alone decide which components are ocular.
+    bad_spans : sequence of (onset, duration)
+        Spans (s from the first sample) left out of the fit, as MNE leaves out ``BAD_`` annotations:
+        the unmixing is learnt without them and applied to every sample.
 
     Returns
     -------
@@ -188,17 +211,27 @@ def ica_clean(
         raise InvalidInputError(f"heog={heog!r} must be a (left, right) pair of channel names, e.g. ('F7', 'F8'), or None")
     if decim is not None and (isinstance(decim, bool) or not isinstance(decim, numbers.Integral) or decim < 1):
         raise InvalidInputError(f"decim={decim!r} must be a positive integer or None")
-    n_fit = -(-n_times // (decim or 1))  # samples the unmixing is fitted on
 
     if isinstance(eog_channels, str):
         eog_channels = (eog_channels,)
-    info = mne.create_info(names, sfreq, "eeg")
+    eog_rows = _eog_rows(eog_signals, n_times, names)
+    spans = [(float(a), float(b)) for a, b in bad_spans]
+    good = np.ones(n_times, bool)
+    for onset, duration in spans:
+        good[max(0, int(onset * sfreq)) : max(0, int(np.ceil((onset + duration) * sfreq)))] = False
+    n_fit = -(-int(good.sum()) // (decim or 1))  # samples the unmixing is fitted on
+    info = mne.create_info(standard_names(names), sfreq, "eeg")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         info.set_montage(template_montage(), match_case=False, match_alias=True, on_missing="ignore", verbose=False)
     locs = np.array([ch["loc"][:3] for ch in info["chs"]])
     has_pos = bool(np.all(np.isfinite(locs)) and not np.any(np.all(locs == 0, axis=1)))
     raw = mne.io.RawArray(arr, info, verbose=False)
+    if eog_rows:
+        eog_info = mne.create_info(list(eog_rows), sfreq, "eog")
+        raw.add_channels([mne.io.RawArray(np.stack(list(eog_rows.values())), eog_info, verbose=False)], force_update_info=True)
+    if spans:
+        raw.set_annotations(mne.Annotations([a for a, _ in spans], [b for _, b in spans], ["BAD_span"] * len(spans)))
     fit_raw = _fit_copy(raw, fit_l_freq)
 
     rank = _effective_rank(fit_raw.get_data())
@@ -237,11 +270,12 @@ def ica_clean(
     )
     ica.fit(fit_raw, picks="eeg", decim=decim, verbose=False)
 
-    # ocular components: correlation with frontal channels standing in for EOG electrodes
-    lower = {n.lower(): n for n in names}
-    proxies = [lower[c.lower()] for c in eog_channels if c.lower() in lower]
+    # ocular components: correlation with EOG electrodes, or frontal channels standing in for them
+    inner = info["ch_names"]  # the template's spelling where matched
+    lower = {k: inner[i] for k, i in name_index(names).items()}
+    proxies = list(eog_rows) + [lower[c.lower()] for c in eog_channels if c.lower() in lower]
     if not proxies and has_pos:
-        proxies = [names[i] for i in np.argsort(locs[:, 1])[-2:]]  # the two most anterior channels
+        proxies = [inner[i] for i in np.argsort(locs[:, 1])[-2:]]  # the two most anterior channels
     if heog is not None and all(c.lower() in lower for c in heog):
         left, right = (lower[c.lower()] for c in heog)
         name = f"{left}-{right}"
@@ -295,7 +329,7 @@ def ica_clean(
     exclude = sorted(set(eog_inds) | set(muscle_inds))
     if len(exclude) >= ica.n_components_:  # never remove everything
         exclude = sorted(eog_inds)[: ica.n_components_ - 1]
-    cleaned = ica.apply(raw.copy(), exclude=exclude, verbose=False).get_data()
+    cleaned = ica.apply(raw.copy(), exclude=exclude, verbose=False).get_data(picks="eeg")
     cleaned = np.asarray(cleaned, dtype=np.float64)
     if not return_report:
         return cleaned

@@ -11,6 +11,7 @@ import numpy as np
 from wavediff._checks import check_sfreq
 from wavediff.errors import InvalidInputError
 
+from ..channels import name_index
 from .common import _check_data, _check_fit_l_freq, _check_names, _fit_copy
 
 __all__ = ["eog_regression"]
@@ -77,7 +78,7 @@ def eog_regression(
     if n_channels < 2:
         raise InvalidInputError("EOG regression needs at least 2 channels (proxies and the channels to clean)")
     names = _check_names(ch_names, n_channels)
-    lower = {n.lower(): i for i, n in enumerate(names)}
+    lower = name_index(names)  # 'Fp1', 'Fp1.', 'EEG FP1-REF' all find the Fp1 electrode
     vertical = [lower[c.lower()] for c in veog if c.lower() in lower]
     pair = [lower[c.lower()] for c in heog if c.lower() in lower]
     proxies = {}
