@@ -138,7 +138,8 @@ def test_blink_check_scores_the_default_methods_and_an_oracle(blinky, resting, c
     rows = ec.blink_check(dotted, cheap, cleaners={**classical_cleaners(line_freq=60.0), "oracle": _oracle(clean)})
     assert [r["method"] for r in rows] == [ec.UNTOUCHED, *CLEANERS, "oracle", "wavediff"]
     keys = ["fp1_uv", "fp2_uv", "reduction_fp1_pct", "reduction_fp2_pct", "avg_fp1_uv", "avg_fp2_uv",
-            "reduction_avg_fp1_pct", "reduction_avg_fp2_pct", "alpha_uv2", "alpha_change_pct"]  # fmt: skip
+            "reduction_avg_fp1_pct", "reduction_avg_fp2_pct", "alpha_uv2", "alpha_change_pct",
+            "above_background_fp1_pct", "above_background_fp2_pct", "blink_free_change_pct"]  # fmt: skip
     assert all(_finite(r, keys) for r in rows)
     by = {r["method"]: r for r in rows}
     untouched = by[ec.UNTOUCHED]
@@ -151,6 +152,9 @@ def test_blink_check_scores_the_default_methods_and_an_oracle(blinky, resting, c
     assert oracle["meets_bars"] is True and min(oracle["reduction_avg_fp1_pct"], oracle["reduction_avg_fp2_pct"]) > 80
     assert abs(oracle["alpha_change_pct"]) < 1.0
     assert oracle["fp1_uv"] == pytest.approx(untouched["floor_fp1_uv"], rel=0.5)
+    # measured against the background, the oracle leaves about nothing of the blinks, the input all of them
+    assert untouched["above_background_fp1_pct"] == pytest.approx(100.0) and untouched["blink_free_change_pct"] == 0.0
+    assert abs(oracle["above_background_fp1_pct"]) < 25 and abs(oracle["above_background_fp2_pct"]) < 25
     for ica in (by[ICA_EOG], by[ICA_EOG_EMG]):  # ICA does remove blinks
         assert ica["reduction_avg_fp1_pct"] > 50 and ica["reduction_avg_fp2_pct"] > 50
     assert 0 < untouched["floor_fp1_uv"] < untouched["fp1_uv"]

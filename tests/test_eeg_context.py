@@ -234,3 +234,28 @@ def test_single_channel_room_and_mismatched_weights(eeg, tmp_path):
         Restorer(single, with_context).restore(raw)
     with pytest.raises(InvalidInputError, match="context_channels"):
         EEG(context_channels=2)
+
+
+@pytest.mark.filterwarnings("ignore:FastICA did not converge")
+def test_ica_spread_adds_icas_uncertainty_where_ica_took_something_out(ocular_recording, monkeypatch):
+    from scipy.ndimage import uniform_filter1d
+    from wavediff.modalities.eeg.adapter import EEG
+
+    brain, ocular = ocular_recording
+    raw = mne.io.RawArray(brain + ocular, mne.create_info(NAMES_1020, 256.0, "eeg"), verbose=False)
+    room = EEG(context_channels=4)
+    _, ctx = room.to_tensor(raw, verbose=False)
+    spread = room.ica_spread(ctx, k=0.5)
+    # k times the 0.25 s moving RMS of what ICA took out, at the recording's rate (here the model's)
+    want = 0.5 * np.sqrt(uniform_filter1d(ctx["ocular"] ** 2, size=64, axis=-1, mode="nearest"))[:, : raw.n_times]
+    np.testing.assert_allclose(spread, want, rtol=1e-12, atol=1e-18)
+    assert room.ica_spread(ctx, k=0.0) is None and room.ica_spread({**ctx, "ocular": None}, k=0.5) is None
+    # the uncertainty combines the draws' spread and ICA's in quadrature; k = 0 leaves the draws' alone
+    draws = torch.full((ctx["tensor_input"].shape[0], 1, 512), 0.1)
+    monkeypatch.setattr(EEG, "default_recipe", classmethod(lambda cls: {"sampler": {"ica_spread": 0.5}}))
+    with_ica = room.uncertainty_from_tensor(draws, ctx).get_data()
+    monkeypatch.setattr(EEG, "default_recipe", classmethod(lambda cls: {"sampler": {"ica_spread": 0.0}}))
+    alone = room.uncertainty_from_tensor(draws, ctx).get_data()
+    np.testing.assert_allclose(with_ica, np.sqrt(alone**2 + want**2), rtol=1e-10, atol=1e-18)
+    fp1, o1 = NAMES_1020.index("Fp1"), NAMES_1020.index("O1")
+    assert (with_ica[fp1] - alone[fp1]).mean() > 3 * (with_ica[o1] - alone[o1]).mean()  # most where blinks are

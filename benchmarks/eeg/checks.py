@@ -385,8 +385,8 @@ def blink_check(
         "floor_reduction_pct": float(np.min(0.0 - relative_change(floor, ref_med))),
     }
     keys = ("fp1_uv", "fp2_uv", "reduction_fp1_pct", "reduction_fp2_pct", "avg_fp1_uv", "avg_fp2_uv",
-            "reduction_avg_fp1_pct", "reduction_avg_fp2_pct", "alpha_uv2", "alpha_change_pct", "meets_bars",
-            "meets_bars_per_blink")  # fmt: skip
+            "reduction_avg_fp1_pct", "reduction_avg_fp2_pct", "alpha_uv2", "alpha_change_pct", "above_background_fp1_pct",
+            "above_background_fp2_pct", "blink_free_change_pct", "meets_bars", "meets_bars_per_blink")  # fmt: skip
     rows: list[dict[str, Any]] = []
     for name, fn in _methods(raw, restorer, cleaners).items():
         if fn is None:
@@ -399,8 +399,12 @@ def blink_check(
         alpha = band_power(est, sfreq, occ, keep=keep)
         change = relative_change(alpha, ref_alpha)
         alpha_ok = abs(change) < ALPHA_CHANGE_BAR
+        # against the background: how much of each blink is left above what blink-free EEG reads (0 %: none,
+        # 100 %: untouched; below 0: the background itself was removed), and how much blink-free EEG changed
+        above = 100.0 * (med - floor) / (ref_med - floor)
+        quiet_change = 100.0 * np.sqrt(np.mean((est[:, keep] - data[:, keep]) ** 2) / np.mean(data[:, keep] ** 2))
         values = (med[0] * 1e6, med[1] * 1e6, red[0], red[1], avg[0] * 1e6, avg[1] * 1e6, red_avg[0], red_avg[1],
-                  alpha * 1e12, change)  # fmt: skip
+                  alpha * 1e12, change, above[0], above[1], quiet_change)  # fmt: skip
         rows.append({
             "method": name,
             **{k: float(v) for k, v in zip(keys, values)},
@@ -428,6 +432,7 @@ def blink_table(rows: Sequence[dict[str, Any]]) -> str:
         "method": "bar (issue)", "blink-locked average Fp1 / Fp2 (uV)": "", "reduction (%)": f"{bar} / {bar}",
         "per-blink median Fp1 / Fp2 (uV)": "", "reduction per blink (%)": f"{bar} / {bar}",
         "alpha O1/Oz/O2 (uV^2)": "", "alpha change (%)": f"< {ALPHA_CHANGE_BAR:g} (abs)",
+        "blink left above background Fp1 / Fp2 (%)": "", "blink-free EEG changed (% RMS)": "",
         "meets bars (average / per blink)": "", "note": "",
     }]  # fmt: skip
     for r in rows:
@@ -439,6 +444,8 @@ def blink_table(rows: Sequence[dict[str, Any]]) -> str:
             "reduction per blink (%)": _pair(r, "reduction_fp1_pct", "reduction_fp2_pct"),
             "alpha O1/Oz/O2 (uV^2)": _fmt(r["alpha_uv2"], ".2f"),
             "alpha change (%)": _fmt(r["alpha_change_pct"], "+.1f"),
+            "blink left above background Fp1 / Fp2 (%)": _pair(r, "above_background_fp1_pct", "above_background_fp2_pct"),
+            "blink-free EEG changed (% RMS)": _fmt(r["blink_free_change_pct"], ".1f"),
             "meets bars (average / per blink)": "" if r["meets_bars"] is None
             else f"{_yes(r['meets_bars'])} / {_yes(r['meets_bars_per_blink'])}",
             "note": r.get("note") or "",
@@ -452,7 +459,11 @@ def blink_table(rows: Sequence[dict[str, Any]]) -> str:
             "on it: averaging cancels the background EEG) and as the median over single blinks. A single-blink reading "
             "never reaches zero: at blink-free times of the input it is "
             f"{r0['floor_fp1_uv']:.1f} / {r0['floor_fp2_uv']:.1f} uV on Fp1 / Fp2 (background EEG alone), so a perfect "
-            f"cleaner would score about {r0['floor_reduction_pct']:.0f} % there. Alpha: 2 s Welch segments within the "
+            f"cleaner would score about {r0['floor_reduction_pct']:.0f} % there, and one that also removed brain activity "
+            "more. Measured against that background instead, \"blink left above background\" is the per-blink "
+            "reading less the background's, as a share of the input's (0 %: the blinks are gone and the background "
+            "kept; below 0: background removed too), and \"blink-free EEG changed\" the RMS change of the blink-free "
+            "stretches, all channels, relative to their RMS. Alpha: 2 s Welch segments within the "
             f"{r0['blink_free_s']:.0f} s of blink-free signal (+-{r0['margin_s']:g} s around each blink left out).\n\n"
         )
     return head + markdown_table(body)

@@ -41,7 +41,6 @@ from wavediff.tiling import extract_windows, overlap_add
 
 from .channels import eog_roles
 from .context import (
-    ICA_MIN_CHANNELS,
     context_windows,
     eog_references,
     ica_ocular,
@@ -49,7 +48,7 @@ from .context import (
     spatial_context,
 )
 from .files import read_eeg, write_eeg
-from .recording import rebuild, unpack
+from .recording import mode_report, rebuild, unpack
 
 __all__ = ["EEG", "context_windows", "ica_ocular", "spatial_context"]
 
@@ -266,7 +265,7 @@ class EEG(Modality):
                 ctx_windows = np.concatenate([ctx_windows, ocular_windows], axis=1)
             ctx_tensor = torch.from_numpy(ctx_windows.astype(np.float32))
             tensor = torch.cat([tensor, ctx_tensor], dim=1)
-        report = self._report(layout, n_ch, ocular is not None and skipped is None, skipped, rebuild)
+        report = mode_report(self.context_channels, layout, n_ch, ocular is not None and skipped is None, skipped, rebuild)
         with mne.utils.use_log_level(verbose):
             mne.utils.logger.info(f"wavediff {report}")
         context = {
@@ -292,33 +291,6 @@ class EEG(Modality):
         n_model = model.shape[-1]
         pad = max(0, self.window - n_model)
         return (np.pad(model, ((0, 0), (0, pad)), mode="reflect" if pad < n_model else "edge") if pad else model), n_model
-
-    def _report(self, layout: Any, n_ch: int, with_ica: bool, skipped: str | None, rebuild: dict[str, Any]) -> str:
-        """The mode that ran and why (``context['report']``, logged and kept in ``info['description']``);
-        warns when a mode that needs electrode positions was skipped for want of them."""
-        if self.context_channels == 0:
-            return "eeg mode: single channel (the model's recipe uses no other channel)"
-        if layout is None:
-            return "eeg mode: context from the other rows without positions (an array has no channel names); no ICA"
-        placed = layout.placed
-        context = "spatial context" if placed >= 2 else "context without positions (the mean of the other channels)"
-        if self.context_channels == 4:
-            mode = f"ICA first, then the model with {context}" if with_ica else f"the model with {context}; ICA skipped ({skipped or 'it found no ocular component'})"
-        else:
-            mode = f"the model with {context}"
-        eog = rebuild.get("eog_names") or []
-        refs = f"; ocular references: recorded EOG {', '.join(eog)}" if eog else ""
-        spans = rebuild.get("bad_spans") or []
-        if spans and with_ica:
-            refs += f"; {len(spans)} BAD_ span(s) ({sum(d for _, d in spans):.1f} s) left out of ICA's fit"
-        needed = ICA_MIN_CHANNELS if self.context_channels == 4 else 2
-        if placed < needed <= n_ch:
-            unplaced = [n for n, src in zip(layout.names, layout.source) if not src]
-            warn(
-                f"{mode}: only {placed} of {n_ch} EEG channels have a position (labels such as {', '.join(map(repr, unplaced[:3]))} "
-                "match no 10-05 electrode and the file has no montage); pass montage= (--montage NAME|FILE) or rename the channels"
-            )
-        return f"eeg mode: {mode}; {layout.summary()}{refs}"
 
     def _check_duration(self, n_times: int, rate: float, epochs: bool) -> None:
         """Refuse a recording shorter than half a window or sampled below :data:`MIN_RATE`; warn below one
@@ -443,17 +415,38 @@ class EEG(Modality):
 
         Overlapping windows are blended by the weighted average of their standard deviations (exact
         when the draws of overlapping windows agree, an upper bound otherwise), then brought to the
-        recording's rate.
+        recording's rate. Where ICA's ocular estimate was taken out first, the draws do not carry its
+        uncertainty; the recipe's ``[sampler] ica_spread`` (``k``, calibrated by
+        ``python3 -m benchmarks.eeg.calibrate``) adds it: the spread is ``sqrt(draws**2 + (k * e)**2)``,
+        ``e`` the local RMS (0.25 s) of what ICA took out of the channel.
         """
         if std.ndim == 3 and std.shape[1] == 1 + self.context_channels:
             std = std[:, :1]
         spread = np.clip(self._to_recording(std.detach().cpu().double().numpy(), context), 0.0, None)
+        ica = self.ica_spread(context)
+        if ica is not None:
+            spread = np.sqrt(spread**2 + ica**2)
         out = rebuild(spread, context, history=f"wavediff {__version__}: standard deviation of posterior draws")
         if context["kind"] != "array":  # channels the model does not touch have no uncertainty
             others = np.setdiff1d(np.arange(len(out.ch_names)), context["picks"])
             if len(others):
                 out.apply_function(lambda d: np.zeros_like(d), picks=others, channel_wise=False, verbose="error")
         return out
+
+    def ica_spread(self, context: dict[str, Any], k: float | None = None) -> np.ndarray | None:
+        """``k`` times the local RMS (0.25 s) of ICA's ocular estimate, ``(rows, n_times)`` V at the recording's
+        rate: the spread its error adds (default ``k``: the recipe's ``[sampler] ica_spread``); None without one."""
+        from scipy.ndimage import uniform_filter1d
+
+        k = float(self.default_recipe().get("sampler", {}).get("ica_spread", 0.0)) if k is None else float(k)
+        ocular = context.get("ocular")
+        if k <= 0 or ocular is None or not np.any(ocular):
+            return None
+        local = np.sqrt(uniform_filter1d(ocular**2, size=max(1, int(0.25 * self.sfreq)), axis=-1, mode="nearest"))
+        local = local[:, : context["n_model"]]
+        if context["sfreq"] != self.sfreq:
+            local = _fit_length(mne.filter.resample(local, up=context["sfreq"], down=self.sfreq, method="polyphase", verbose="error"), context["n_times"])
+        return k * np.clip(local, 0.0, None)
 
     def accepts(self, obj: Any) -> bool:
         return isinstance(obj, (mne.io.BaseRaw, mne.BaseEpochs))

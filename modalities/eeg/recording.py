@@ -22,8 +22,9 @@ from wavediff.errors import InvalidInputError, SampleRateError, ShapeError, Unsu
 from wavediff.guards import warn
 
 from .channels import channel_layout, likely_type
+from .context import ICA_MIN_CHANNELS
 
-__all__ = ["bad_spans", "rebuild", "select_channels", "unpack"]
+__all__ = ["bad_spans", "mode_report", "rebuild", "select_channels", "unpack"]
 
 
 def _named(info: mne.Info, picks: Any) -> list[int]:
@@ -161,3 +162,31 @@ def rebuild(data: np.ndarray, context: dict[str, Any], history: str | None = Non
         before = obj.info["description"]
         obj.info["description"] = f"{before}\n{history}" if before else history
     return obj
+
+
+def mode_report(context_channels: int, layout: Any, n_ch: int, with_ica: bool, skipped: str | None, rebuild: dict[str, Any]) -> str:
+    """The mode that ran and why (``context['report']``, logged and kept in ``info['description']``);
+    warns when a mode that needs electrode positions was skipped for want of them."""
+    if context_channels == 0:
+        return "eeg mode: single channel (the model's recipe uses no other channel)"
+    if layout is None:
+        return "eeg mode: context from the other rows without positions (an array has no channel names); no ICA"
+    placed = layout.placed
+    context = "spatial context" if placed >= 2 else "context without positions (the mean of the other channels)"
+    if context_channels == 4:
+        mode = f"ICA first, then the model with {context}" if with_ica else f"the model with {context}; ICA skipped ({skipped or 'it found no ocular component'})"
+    else:
+        mode = f"the model with {context}"
+    eog = rebuild.get("eog_names") or []
+    refs = f"; ocular references: recorded EOG {', '.join(eog)}" if eog else ""
+    spans = rebuild.get("bad_spans") or []
+    if spans and with_ica:
+        refs += f"; {len(spans)} BAD_ span(s) ({sum(d for _, d in spans):.1f} s) left out of ICA's fit"
+    needed = ICA_MIN_CHANNELS if context_channels == 4 else 2
+    if placed < needed <= n_ch:
+        unplaced = [n for n, src in zip(layout.names, layout.source) if not src]
+        warn(
+            f"{mode}: only {placed} of {n_ch} EEG channels have a position (labels such as {', '.join(map(repr, unplaced[:3]))} "
+            "match no 10-05 electrode and the file has no montage); pass montage= (--montage NAME|FILE) or rename the channels"
+        )
+    return f"eeg mode: {mode}; {layout.summary()}{refs}"

@@ -24,7 +24,7 @@ from wavediff.errors import DataNotFoundError, InvalidInputError
 from .context import context_windows, eog_proxies, ica_ocular, spatial_context
 from .montage import electrode_positions
 
-__all__ = ["evoked_transient", "quiet_epochs", "recordings_pool", "simulated_pool", "training_batches", "training_montage"]
+__all__ = ["band_limited", "evoked_transient", "quiet_epochs", "recordings_pool", "simulated_pool", "training_batches", "training_montage"]
 
 TEN_TWENTY = ("Fp1", "Fp2", "F7", "F3", "Fz", "F4", "F8", "T7", "C3", "Cz", "C4", "T8",
               "P7", "P3", "Pz", "P4", "P8", "O1", "O2")  # fmt: skip
@@ -146,7 +146,11 @@ def training_batches(room: Any, recipe: dict[str, Any], seed: int = 0, data: Pat
     Windows are scaled by the model input's standard deviation, as :meth:`EEG.to_tensor` scales them.
     Each pool recording is contaminated as a whole with one artifact type (``[train] artifacts``) at an
     SNR uniform in ``snr_db`` (EEGdenoiseNet's definition over the recording, realistic topographies);
-    a share ``clean_fraction`` is left clean, so clean EEG is known to need no change. With
+    a share ``clean_fraction`` is left clean, so clean EEG is known to need no change. ``variety =
+    "wide"`` draws half the ocular, muscle and drift artifacts from the wider families of
+    :mod:`.artifacts.variety`, and a share ``bandlimit_fraction`` of the recordings is low-passed, clean
+    and contaminated alike, at 30-100 Hz (:func:`band_limited`), as lower-rate or pre-filtered
+    recordings are. With
     ``context_channels = 4`` ICA's ocular estimate (:func:`~.context.ica_ocular`) is computed on each
     contaminated recording and, in draws that see the whole named montage, taken out first, as
     restoring it would. A draw is one window of one channel at a random offset, with its context
@@ -166,6 +170,8 @@ def training_batches(room: Any, recipe: dict[str, Any], seed: int = 0, data: Pat
     lo, hi = (float(v) for v in cfg.get("snr_db", [-7.0, 2.0]))
     clean_fraction = float(cfg.get("clean_fraction", 0.0))
     erp_fraction = float(cfg.get("erp_fraction", 0.0))
+    variety = str(cfg.get("variety", "standard"))
+    bandlimit = float(cfg.get("bandlimit_fraction", 0.0))
     w, n_context = room.window, room.context_channels
     for rec in tqdm(pool, desc="contaminating the training recordings", disable=None):
         n_times = rec["clean"].shape[-1]
@@ -176,7 +182,10 @@ def training_batches(room: Any, recipe: dict[str, Any], seed: int = 0, data: Pat
             rec["noisy"] = rec["clean"]
         else:
             artifact = artifacts[rng.integers(len(artifacts))]
-            rec["noisy"] = contaminate(rec["clean"], room.sfreq, rng, artifact, rng.uniform(lo, hi), ch_names=rec["names"])[0]
+            rec["noisy"] = contaminate(rec["clean"], room.sfreq, rng, artifact, rng.uniform(lo, hi), ch_names=rec["names"], variety=variety)[0]
+        if rng.random() < bandlimit:  # recorded at a lower rate or filtered before export (173.61 Hz, 0.5-40 Hz ...)
+            cutoff = float(np.exp(rng.uniform(np.log(30.0), np.log(100.0))))
+            rec["clean"], rec["noisy"] = (band_limited(x, room.sfreq, cutoff) for x in (rec["clean"], rec["noisy"]))
         rec["ocular"] = ica_ocular(rec["noisy"], room.sfreq, rec["names"], rec["positions"]) if room.context_channels == 4 else None
     sizes = np.array([rec["clean"].shape[0] * (rec["clean"].shape[1] - w + 1) for rec in pool], dtype=np.float64)
     weights = None if np.all(sizes == sizes[0]) else sizes / sizes.sum()  # every window of every channel equally likely
@@ -205,6 +214,24 @@ def training_batches(room: Any, recipe: dict[str, Any], seed: int = 0, data: Pat
         return torch.from_numpy(x[:, None]).float(), torch.from_numpy(y).float()
 
     return batch
+
+
+def band_limited(data: np.ndarray, sfreq: float, cutoff: float) -> np.ndarray:
+    """``data`` low-passed at ``cutoff`` Hz (MNE's zero-phase FIR), as a recording at a lower rate or
+    filtered before export has it (EEG from a 173.61 Hz amplifier, a 0.5-40 Hz clinical export).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.random.default_rng(0).normal(size=(1, 2560))
+    >>> y = band_limited(x, 256.0, 40.0)
+    >>> f = np.fft.rfftfreq(2560, 1 / 256.0)
+    >>> bool(np.abs(np.fft.rfft(y[0]))[f > 50].mean() < 0.05 * np.abs(np.fft.rfft(x[0]))[f > 50].mean())
+    True
+    """
+    if cutoff >= sfreq / 2:
+        return data
+    return mne.filter.filter_data(data, sfreq, None, cutoff, verbose="error")
 
 
 def training_montage(n_ch: int, ch: int, r: np.random.Generator) -> tuple[np.ndarray, bool]:

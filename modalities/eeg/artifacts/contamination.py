@@ -21,6 +21,7 @@ from .common import _check_real, _check_rng
 from .muscle import emg
 from .ocular import EOG_KINDS, eog
 from .technical import drift, electrode_pops, line_noise
+from .variety import wide_drift, wide_emg, wide_eog
 
 __all__ = ["ARTIFACTS", "contaminate", "power_snr_db", "rms"]
 
@@ -67,7 +68,10 @@ def _artifact(
     names: list[str] | None,
     eog_kind: str,
     line_freq: float,
+    wide: bool = False,
 ) -> np.ndarray:
+    if wide and kind in ("eog", "emg", "drift", "mix") and rng.random() < 0.5:  # the wide families (.variety), half the draws
+        return _wide(kind, n_channels, n_times, sfreq, rng, names)
     if kind == "eog":
         return eog(n_times, sfreq, rng, names, kind=eog_kind)
     if kind == "emg":
@@ -89,6 +93,22 @@ def _artifact(
     return total
 
 
+def _wide(kind: str, n_channels: int, n_times: int, sfreq: float, rng: np.random.Generator, names: list[str] | None) -> np.ndarray:
+    if kind == "eog":
+        return wide_eog(n_times, sfreq, rng, names)
+    if kind == "emg":
+        return wide_emg(n_times, sfreq, rng, names, n_channels=None if names else n_channels)
+    if kind == "drift":
+        return wide_drift(n_times, sfreq, rng, n_channels=n_channels)
+    parts = [wide_eog(n_times, sfreq, rng, names), wide_emg(n_times, sfreq, rng, names, n_channels=None if names else n_channels)]
+    if rng.random() < 0.5:
+        parts.append(wide_drift(n_times, sfreq, rng, n_channels=n_channels))
+    total = np.zeros((n_channels, n_times))
+    for part in parts:
+        total = total + rng.uniform(0.3, 1.0) * part / rms(part)
+    return total
+
+
 def contaminate(
     clean: Any,
     sfreq: float,
@@ -99,6 +119,7 @@ def contaminate(
     *,
     eog_kind: str = "mixed",
     line_freq: float = 50.0,
+    variety: str = "standard",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Add an artifact at a given SNR with the EEGdenoiseNet protocol (Zhang et al. 2021).
 
@@ -125,6 +146,11 @@ def contaminate(
         Ocular artifact used by ``'eog'`` and ``'mix'``.
     line_freq : float
         Mains frequency for ``'line'`` and ``'mix'``.
+    variety : {'standard', 'wide'}
+        ``'wide'``: in half the draws of ``'eog'``, ``'emg'``, ``'drift'`` and ``'mix'``, the wider
+        families of :mod:`.variety` (other blink shapes, spectra, burst envelopes, per-electrode
+        drifts) instead of the room's own; what training uses so as to learn the artifact, not one
+        generator.
 
     Returns
     -------
@@ -163,6 +189,8 @@ def contaminate(
     if eog_kind not in EOG_KINDS:
         raise InvalidInputError(f"eog_kind={eog_kind!r}; use one of {EOG_KINDS}")
     line_freq = _check_real(line_freq, "line_freq")
+    if variety not in ("standard", "wide"):
+        raise InvalidInputError(f"variety={variety!r}; use 'standard' or 'wide'")
     x2 = x if x.ndim == 2 else x[None, :]
     n_channels, n_times = x2.shape
     names = check_ch_names(ch_names, n_channels)
@@ -170,7 +198,7 @@ def contaminate(
     if signal_rms == 0:
         raise InvalidInputError("clean is all zeros, so an SNR cannot be set; pass real EEG")
 
-    n = np.array(np.broadcast_to(_artifact(artifact, n_channels, n_times, sfreq, rng, names, eog_kind, line_freq),
+    n = np.array(np.broadcast_to(_artifact(artifact, n_channels, n_times, sfreq, rng, names, eog_kind, line_freq, variety == "wide"),
                                  x2.shape), dtype=np.float64)
     noise_rms = rms(n)
     if noise_rms == 0:  # pragma: no cover - every generator draws at least one event
