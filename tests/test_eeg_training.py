@@ -129,3 +129,24 @@ def test_cli_evaluate_scores_two_eeg_files_like_the_rooms_metrics(eeg, tmp_path,
     got = json.loads(capsys.readouterr().out)["metrics"]
     want = eeg_metrics(clean.get_data(), noisy.get_data(), 160.0)
     assert got == pytest.approx(want, rel=1e-5)  # FIF keeps float32 samples
+
+
+@pytest.mark.filterwarnings("ignore:FastICA did not converge")
+def test_the_users_own_artifacts_separated_by_ica_contaminate_the_pool(eeg, tmp_path):
+    from wavediff.modalities.eeg.training import add_recorded, recordings_pool
+
+    raw = _blinky(40.0, 256.0, seed=5, blink_every=2)
+    eeg.write(raw, tmp_path / "r_raw.fif")
+    cfg = {"highpass": 0.0, "recording_seconds": 6.0, "data_recordings": 3, "recorded_fraction": 1.0}
+    pool = recordings_pool(eeg, eeg.data_files(tmp_path), cfg)
+    recorded = pool[0]["recorded"]
+    assert recorded is not None and recorded.shape == raw.get_data().shape
+    # what ICA separated is the blinks the test put on Fp1/Fp2, not the background
+    fp, rest = np.sqrt(np.mean(recorded[:2] ** 2)), np.sqrt(np.mean(recorded[2:] ** 2))
+    assert fp > 5 * rest
+    rng = np.random.default_rng(0)
+    noisy = add_recorded(pool[0]["clean"], recorded, rng, -3.0)
+    noise = noisy - pool[0]["clean"]
+    assert 10 * np.log10(np.sqrt(np.mean(pool[0]["clean"] ** 2)) / np.sqrt(np.mean(noise**2))) == pytest.approx(-3.0)
+    # without the key nothing is separated (and the simulated pool never has it)
+    assert recordings_pool(eeg, eeg.data_files(tmp_path), {**cfg, "recorded_fraction": 0.0})[0]["recorded"] is None

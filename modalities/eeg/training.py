@@ -24,7 +24,7 @@ from wavediff.errors import DataNotFoundError, InvalidInputError
 from .context import context_windows, eog_proxies, ica_ocular, spatial_context
 from .montage import electrode_positions
 
-__all__ = ["band_limited", "evoked_transient", "quiet_epochs", "recordings_pool", "simulated_pool", "training_batches", "training_montage"]
+__all__ = ["add_recorded", "band_limited", "evoked_transient", "recorded_artifacts", "quiet_epochs", "recordings_pool", "simulated_pool", "training_batches", "training_montage"]
 
 TEN_TWENTY = ("Fp1", "Fp2", "F7", "F3", "Fz", "F4", "F8", "T7", "C3", "Cz", "C4", "T8",
               "P7", "P3", "Pz", "P4", "P8", "O1", "O2")  # fmt: skip
@@ -102,6 +102,31 @@ def simulated_pool(cfg: dict[str, Any], sfreq: float, window: int, rng: np.rando
     return [{"clean": rec, "names": names, "positions": positions, "simulated": True} for rec in clean]
 
 
+def recorded_artifacts(data: np.ndarray, sfreq: float, names: list[str]) -> np.ndarray | None:
+    """The recording's own ocular and muscle activity ``(n_channels, n_times)``, as ICA separates it (ART's recipe).
+
+    ICA (:func:`~.baselines.ica_clean`, ocular and muscle components rejected) is fitted on the whole
+    recording; what it removes is the back-projection of those components: real blinks, saccades
+    and muscle bursts with this head's and this cap's topographies. None when ICA cannot run (fewer
+    than 10 placed channels, too short) or finds nothing.
+    """
+    import warnings
+
+    from .baselines import ica_clean
+    from .context import ica_unavailable
+
+    if ica_unavailable(data, electrode_positions(names), (), sfreq) is not None:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # FastICA's convergence notes
+        try:
+            cleaned = ica_clean(data, sfreq, names, reject_emg=True)
+        except InvalidInputError:
+            return None
+    out = data - cleaned
+    return out if np.sqrt(np.mean(out**2)) > 1e-3 * np.sqrt(np.mean(data**2)) else None
+
+
 def recordings_pool(room: Any, files: list[Path], cfg: dict[str, Any]) -> list[dict[str, Any]]:
     """The user's recordings as a training pool: the good EEG channels of each file, high-passed at
     ``[train] highpass`` Hz like the simulated pool, at the model rate; the blink-free half of the
@@ -109,6 +134,9 @@ def recordings_pool(room: Any, files: list[Path], cfg: dict[str, Any]) -> list[d
 
     The pieces are repeated to ``[train] data_recordings`` entries (default 64), so that each is
     contaminated several times, with other artifacts and SNRs, as the simulated pool's recordings are.
+    With ``[train] recorded_fraction`` above 0, each entry also carries the file's own artifacts as ICA
+    separates them (:func:`recorded_artifacts`), which :func:`training_batches` adds in that share of
+    the contaminations instead of simulated ones.
     """
     highpass = float(cfg.get("highpass", 0.0))
     piece = int(round(float(cfg.get("recording_seconds", 40.0)) * room.sfreq))
@@ -126,11 +154,13 @@ def recordings_pool(room: Any, files: list[Path], cfg: dict[str, Any]) -> list[d
             raw.resample(room.sfreq, verbose="error")
         names = list(raw.ch_names)
         positions = electrode_positions(names)
-        quiet = quiet_epochs(raw.get_data(), positions, room.window)
+        data = raw.get_data()
+        recorded = recorded_artifacts(data, room.sfreq, names) if cfg.get("recorded_fraction", 0.0) else None
+        quiet = quiet_epochs(data, positions, room.window)
         for start in range(0, quiet.shape[1] - room.window + 1, max(piece, room.window)):
             chunk = quiet[:, start : start + max(piece, room.window)]
             if chunk.shape[1] >= room.window:
-                pool.append({"clean": np.ascontiguousarray(chunk), "names": names, "positions": positions, "file": path.name})
+                pool.append({"clean": np.ascontiguousarray(chunk), "names": names, "positions": positions, "file": path.name, "recorded": recorded})
     if not pool:
         raise DataNotFoundError(
             f"none of the {len(files)} file(s) holds a window ({room.window / room.sfreq:g} s) of good EEG channels; "
@@ -172,6 +202,7 @@ def training_batches(room: Any, recipe: dict[str, Any], seed: int = 0, data: Pat
     erp_fraction = float(cfg.get("erp_fraction", 0.0))
     variety = str(cfg.get("variety", "standard"))
     bandlimit = float(cfg.get("bandlimit_fraction", 0.0))
+    recorded = float(cfg.get("recorded_fraction", 0.0))
     w, n_context = room.window, room.context_channels
     for rec in tqdm(pool, desc="contaminating the training recordings", disable=None):
         n_times = rec["clean"].shape[-1]
@@ -180,6 +211,8 @@ def training_batches(room: Any, recipe: dict[str, Any], seed: int = 0, data: Pat
             rec["clean"][:, start : start + w] += evoked_transient(rec["positions"], w, room.sfreq, rng)
         if rng.random() < clean_fraction:  # artifact-free EEG must come out as it went in
             rec["noisy"] = rec["clean"]
+        elif rec.get("recorded") is not None and rng.random() < recorded:  # the recording's own artifacts (ART's recipe)
+            rec["noisy"] = add_recorded(rec["clean"], rec["recorded"], rng, rng.uniform(lo, hi))
         else:
             artifact = artifacts[rng.integers(len(artifacts))]
             rec["noisy"] = contaminate(rec["clean"], room.sfreq, rng, artifact, rng.uniform(lo, hi), ch_names=rec["names"], variety=variety)[0]
@@ -214,6 +247,33 @@ def training_batches(room: Any, recipe: dict[str, Any], seed: int = 0, data: Pat
         return torch.from_numpy(x[:, None]).float(), torch.from_numpy(y).float()
 
     return batch
+
+
+def add_recorded(clean: np.ndarray, artifact: np.ndarray, rng: np.random.Generator, snr_db: float) -> np.ndarray:
+    """``clean`` plus a random stretch of a recorded ``artifact`` (same channels) at an EEGdenoiseNet SNR.
+
+    The stretch is as long as ``clean`` (the artifact repeated when shorter) and starts anywhere;
+    ``lambda = RMS(clean) / (RMS(stretch) * 10**(snr_db / 10))`` as in :func:`~.artifacts.contaminate`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> clean, art = rng.normal(size=(2, 500)), rng.normal(size=(2, 2000))
+    >>> noise = add_recorded(clean, art, rng, -3.0) - clean
+    >>> round(float(10 * np.log10(np.sqrt(np.mean(clean**2)) / np.sqrt(np.mean(noise**2)))), 9)
+    -3.0
+    """
+    n = clean.shape[-1]
+    reps = -(-n // artifact.shape[-1]) + 1
+    long = np.tile(artifact, (1, reps))
+    start = int(rng.integers(0, long.shape[-1] - n + 1))
+    stretch = long[:, start : start + n]
+    size = np.sqrt(np.mean(stretch**2))
+    if size == 0:
+        return clean.copy()
+    lam = np.sqrt(np.mean(clean**2)) / (size * 10.0 ** (snr_db / 10.0))
+    return clean + lam * stretch
 
 
 def band_limited(data: np.ndarray, sfreq: float, cutoff: float) -> np.ndarray:
