@@ -176,6 +176,8 @@ def test_coverage_section_scores_the_draws_it_made(recording):
     text = sections.coverage([recording], [0.0], seed=0, n_draws=3, steps=(2,), seconds=4.0)
     assert "3 posterior draws of the first 4 s" in text
     rows = [_cells(text, "dpmpp_2m, 2 steps", a) for a in ("EOG", "EMG")]
+    assert all(cells[0] == "0 dB" for cells in rows)  # each row says which SNR levels it ran
+    rows = [cells[1:] for cells in rows]
     for cells in rows:
         fractions = [float(c) for c in cells[:3]]
         assert fractions == sorted(fractions) and 0 < fractions[-1] <= 1 and float(cells[3]) > 0
