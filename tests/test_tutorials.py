@@ -48,3 +48,14 @@ def test_tutorial_executes(path, tmp_path, monkeypatch):
         # and spectra, and (with a shipped model) the uncertainty
         shown = [c for c in nb.cells if c.cell_type == "code" and any("image/png" in o.get("data", {}) for o in c.get("outputs", []))]
         assert len(shown) >= (4 if learned else 3)
+        # each figure cell shows each of its figures (one image per plt.show()): 5 figures with a model, 4 without
+        for c in nb.cells:
+            if c.cell_type != "code" or "plt.show()" not in c.source:
+                continue
+            text = "".join(o.get("text", "") for o in c.get("outputs", []))
+            if not learned and "No shipped EEG model yet" in text:
+                continue
+            n_images = sum("image/png" in o.get("data", {}) for o in c.get("outputs", []))
+            assert n_images >= c.source.count("plt.show()"), (n_images, c.source[:120])
+        images = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+        assert len(images) >= (5 if learned else 4)
