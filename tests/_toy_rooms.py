@@ -1,6 +1,8 @@
 """Rooms the modality tests build: the minimal ``Toy`` room and the source of a room module on disk.
 
-Shared by test_modality.py (the protocol, recipes) and test_registry.py (registration, discovery).
+Shared by test_modality.py (the protocol, recipes) and test_registry.py (registration, discovery);
+:func:`tiny_recipe` and :func:`white_noise_pairs` are the recipe and training data of the toy rooms of
+test_pipeline.py and test_safe_restore.py.
 """
 
 from __future__ import annotations
@@ -15,6 +17,28 @@ import torch
 from wavediff import metrics
 from wavediff.errors import CorruptFileError, InvalidInputError, UnsupportedFormatError
 from wavediff.modality import Modality, atomic_output
+
+
+# --------------------------------------------------------------------------- toy models and their data
+def tiny_recipe(channels: tuple[int, ...] = (8, 16), steps: int = 4) -> dict[str, Any]:
+    """A recipe for a tiny 1-D model (residual process, 3 sampler steps) trained for ``steps`` steps."""
+    return {
+        "wavelet": {"name": "haar", "level": 1},
+        "net": {"preset": "tiny", "channels": list(channels), "emb_dim": 16},
+        "process": {"kind": "residual", "sigma_max": 1.0, "sigma_data": 1.0},
+        "sampler": {"name": "dpmpp_2m", "steps": 3},
+        "train": {"steps": steps, "batch_size": 8, "lr": 1e-3},
+    }
+
+
+def white_noise_pairs(length: int):
+    """Training batches ``batch(generator, n)`` -> (clean, clean + 0.3 * white noise), ``(n, 1, length)`` each."""
+
+    def batch(generator, n):
+        clean = torch.randn(n, 1, length, generator=generator)
+        return clean, clean + 0.3 * torch.randn(n, 1, length, generator=generator)
+
+    return batch
 
 
 # --------------------------------------------------------------------------- a minimal room

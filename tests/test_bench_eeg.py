@@ -8,9 +8,9 @@ exactly that number, or checks a relation a broken section would violate.
 from __future__ import annotations
 
 import hashlib
-import re
 import time
 
+import mne
 import numpy as np
 import pytest
 from scipy.stats import t as student_t
@@ -111,15 +111,21 @@ class _Timed:
         return raw
 
 
-def test_speed_divides_the_measured_time_by_the_duration():
+def test_speed_divides_the_measured_time_by_the_duration(tmp_path):
     fake = _Timed(0.2)
-    text = sections.speed(seed=0, minutes=1.0, repeats=2, restorer=fake)
-    assert fake.seen == [(64, 60 * 160, 160.0)] * 2  # 64 channels, one minute at 160 Hz, twice
-    median = float(re.search(r"median of 2 runs (\d+\.\d) s", text).group(1))
-    rtf = float(re.search(r"real-time factor (\d+\.\d+)", text).group(1))
-    assert median >= 0.2 and rtf >= 0.2 / 60 - 5e-5
-    assert rtf == pytest.approx(median / 60, abs=0.05 / 60 + 5e-5)  # seconds / 60 s of recording, up to rounding
-    assert "1 min at 160 Hz" in text
+    info = mne.create_info([f"EEG {i:03d}" for i in range(8)], 160.0, "eeg")
+    raw = mne.io.RawArray(np.random.default_rng(0).normal(0, 1e-5, (8, 25 * 160)), info, verbose="error")
+    mne.export.export_raw(tmp_path / "r.edf", raw, fmt="edf", verbose="error")
+    text = sections.speed(seed=0, minutes=1.0, repeats=2, restorer=fake, recordings=[tmp_path / "r.edf"])
+    # 64 simulated channels, one minute at 160 Hz, twice; then the real file's 8 channels repeated to one minute, twice
+    assert fake.seen == [(64, 60 * 160, 160.0)] * 2 + [(8, 60 * 160, 160.0)] * 2
+    rows = [line.split(" | ") for line in text.splitlines() if line.startswith("| simulated") or line.startswith("| real")]
+    assert [r[0] for r in rows] == ["| simulated", "| real (r.edf, 25 s repeated)"]
+    for row in rows:
+        median, rtf = float(row[3]), float(row[5].rstrip(" |"))
+        assert median >= 0.2 and rtf >= 0.2 / 60 - 5e-5
+        assert rtf == pytest.approx(median / 60, abs=0.05 / 60 + 5e-5)  # seconds / 60 s of recording, up to rounding
+        assert row[2] == "1 min at 160 Hz"
 
 
 @needs_model

@@ -217,6 +217,19 @@ def test_ica_without_positions_warns_and_still_returns_the_shape(blinky_recordin
     assert isinstance(plain, np.ndarray) and plain.shape == (8, 20 * 128)
 
 
+def test_ica_max_iter_bounds_the_unmixing(blinky_recording):
+    sfreq, _, noisy = blinky_recording
+    x = noisy[:8, : 20 * 128]
+    with pytest.warns(UserWarning, match="did not converge"):  # FastICA stopped after 2 iterations says so
+        short = bl.ica_clean(x, sfreq, NAMES[:8], reject_emg=False, max_iter=2, return_report=True)[1]
+    assert short.ica.n_iter_ <= 2
+    full = bl.ica_clean(x, sfreq, NAMES[:8], reject_emg=False, max_iter=20000, return_report=True)[1]
+    assert 2 < full.ica.n_iter_ < 20000  # converged before the bound
+    for bad in (0, -5, 2.5, True, "many"):
+        with pytest.raises(InvalidInputError, match="max_iter"):
+            bl.ica_clean(x, sfreq, NAMES[:8], max_iter=bad)
+
+
 def test_ica_on_average_referenced_data_uses_the_rank(blinky_recording):
     sfreq, _, noisy = blinky_recording
     x = noisy[:8, : 20 * 128]

@@ -10,6 +10,7 @@ import re
 import numpy as np
 import pytest
 import torch
+from _toy_rooms import tiny_recipe, white_noise_pairs
 from torch import nn
 
 from wavediff import cli
@@ -73,20 +74,10 @@ class ToyRoom(Modality):
 
     @classmethod
     def default_recipe(cls):
-        return {
-            "wavelet": {"name": "haar", "level": 1},
-            "net": {"preset": "tiny", "channels": [8, 16], "emb_dim": 16},
-            "process": {"kind": "residual", "sigma_max": 1.0, "sigma_data": 1.0},
-            "sampler": {"name": "dpmpp_2m", "steps": 3},
-            "train": {"steps": 4, "batch_size": 8, "lr": 1e-3},
-        }
+        return tiny_recipe()
 
     def training_data(self, recipe, seed=0):
-        def batch(generator, batch_size):
-            clean = torch.randn(batch_size, 1, D, generator=generator)
-            return clean, clean + 0.3 * torch.randn(batch_size, 1, D, generator=generator)
-
-        return batch
+        return white_noise_pairs(D)
 
 
 @pytest.fixture

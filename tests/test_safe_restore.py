@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 from _eeg_helpers import EEG_NAMES, _eeg_room, _raw  # noqa: F401
+from _toy_rooms import tiny_recipe, white_noise_pairs
 from safetensors.torch import save_file
 
 from wavediff import cli, guards
@@ -64,20 +65,10 @@ class Rows(Modality):
 
     @classmethod
     def default_recipe(cls):
-        return {
-            "wavelet": {"name": "haar", "level": 1},
-            "net": {"preset": "tiny", "channels": [8], "emb_dim": 16},
-            "process": {"kind": "residual", "sigma_max": 1.0, "sigma_data": 1.0},
-            "sampler": {"name": "dpmpp_2m", "steps": 3},
-            "train": {"steps": 2, "batch_size": 8, "lr": 1e-3},
-        }
+        return tiny_recipe(channels=(8,), steps=2)
 
     def training_data(self, recipe, seed=0):
-        def batch(generator, n):
-            clean = torch.randn(n, 1, D, generator=generator)
-            return clean, clean + 0.3 * torch.randn(n, 1, D, generator=generator)
-
-        return batch
+        return white_noise_pairs(D)
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ Usage, from the repository root::
 
 The report opens with its provenance (commit, versions, the sha256 of every data file read), then the
 main semi-synthetic protocol (:mod:`.protocol`) on simulated EEG and, with ``--data``, on the
-blink-free epochs of every EDF/FIF recording of the folder, and there every arm on both artifact
-generators, the room's and the held-out one (:mod:`.generators`, :mod:`.heldout`); then the sections on the shipped model
+blink-free epochs of every EDF/FIF recording of the folder (every arm on both artifact generators,
+the room's and the held-out one, is :mod:`.generators`' own report); then the sections on the shipped model
 (:mod:`.sections`: settings, speed, clean EEG in, generalisation, coverage), the downstream checks
 (:mod:`.checks`: alpha power, ERP and, when ``--data`` holds S001R01.edf, its real blinks), with
 ``--data`` the shipped model against itself fine-tuned on the other recordings (:mod:`.finetune`)
@@ -97,8 +97,11 @@ def main(argv: Sequence[str] | None = None) -> str:
         described = "; ".join(r.info["description"] for r in recs)
         title = f"Real EEG background, artifacts from the room's own generator, the one training uses (semi-synthetic; {described})"
         parts += [table(real_rows, title), "", per_snr(real_rows, "eog"), "", per_snr(real_rows, "emg"), ""]
-        if restorer is not None:
-            parts += [generators.generator_table(generators.generator_rows(recs, snrs, args.seed, restorer)), ""]
+        parts += [
+            "Every arm on an artifact generator that training never sees, beside the room's: "
+            f"`{generators.DEFAULT_OUT.relative_to(generators.DEFAULT_OUT.parents[2])}` "
+            "(`python3 -m benchmarks.eeg.generators --data DIR`).\n"
+        ]
     parts.append(
         "Published anchors (EEGdenoiseNet, indicative only, not like for like: their figures are single-channel epochs "
         "with their recorded EOG/EMG artifacts, ours the artifacts of the generator the model was trained on): "
@@ -108,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> str:
         short = [r.copy().crop(tmax=min(r.times[-1], seconds)) for r in recs]
         source = "real EEG" if args.data else "simulated EEG"
         parts += [f"The sections below use {source} at SNR {', '.join(f'{s:g}' for s in few_snrs)} dB.\n"]
-        parts += [sections.settings(short, few_snrs, args.seed), "", sections.speed(args.seed, repeats=1 if args.quick else 3)]
+        parts += [sections.settings(short, few_snrs, args.seed), "", sections.speed(args.seed, repeats=1 if args.quick else 3, recordings=recording_files(args.data) if args.data else ())]
         parts += [sections.clean_in([sim, *recs] if args.data else recs, args.seed), ""]
         parts += [sections.generalisation(short, few_snrs, args.seed), "", sections.coverage(short, few_snrs[1:3], args.seed), ""]
         parts += _optional_sections(args)

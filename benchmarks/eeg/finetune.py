@@ -23,12 +23,12 @@ from typing import Any
 import mne
 import numpy as np
 from wavediff.datasets.eeg import DEFAULT_CH_NAMES
-from wavediff.modalities.eeg.cleaners import CLEANERS, ICA_EOG, ICA_EOG_EMG
+from wavediff.modalities.eeg.cleaners import ICA_EOG, ICA_EOG_EMG
 
 from wavediff import get_modality
 from wavediff.report import markdown_table
 
-from .protocol import NOISY, cases, epoch_metrics, real_clean, recording_files
+from .protocol import BENCH_CLEANERS, NOISY, cases, epoch_metrics, real_clean, recording_files
 
 __all__ = ["SHIPPED", "TUNED", "prepare", "finetune_rows", "finetune_table"]
 
@@ -89,7 +89,7 @@ def finetune_rows(
                 x, y, sfreq = rec.get_data(), noisy.get_data(), rec.info["sfreq"]
                 estimates = {
                     NOISY: y,
-                    **{label: CLEANERS[label](y, sfreq, noisy.ch_names) for label in (ICA_EOG, ICA_EOG_EMG)},
+                    **{label: BENCH_CLEANERS[label](y, sfreq, noisy.ch_names) for label in (ICA_EOG, ICA_EOG_EMG)},
                     SHIPPED: shipped.restore(noisy).get_data(),
                     TUNED: tuned.restore(noisy).get_data(),
                 }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import mne
@@ -68,29 +69,39 @@ def settings(recordings: Sequence[mne.io.BaseRaw], snrs: Sequence[float], seed: 
     return "### Settings (shipped model)\n\n" + markdown_table(body, header)
 
 
-def speed(seed: int, minutes: float = 10.0, repeats: int = 3, restorer: Any = None) -> str:
-    """Wall time of the default restore of a 64-channel recording at 160 Hz (EEGMMIDB's format).
+def speed(seed: int, minutes: float = 10.0, repeats: int = 3, restorer: Any = None, recordings: Sequence[Path] = ()) -> str:
+    """Wall time of the default restore of a 64-channel recording at 160 Hz (EEGMMIDB's format), simulated
+    and, for each file of ``recordings``, real (the file's EEG channels repeated end to end to ``minutes``).
 
     ``restorer`` defaults to the shipped model (``Restorer("eeg", seed=seed)``). The real-time factor
     is the median wall time over the recording's duration.
     """
     import torch
+    from wavediff.modalities.eeg.files import read_eeg
 
     names = mne.channels.make_standard_montage("biosemi64").ch_names
     minute = simulate_raw(n_seconds=60.0, sfreq=160.0, montage="biosemi64", ch_names=names, rng=seed)
-    raw = mne.io.RawArray(np.tile(minute.get_data(), int(round(minutes))), minute.info, verbose="error")
+    inputs = [("simulated", mne.io.RawArray(np.tile(minute.get_data(), int(round(minutes))), minute.info, verbose="error"))]
+    for path in recordings:
+        raw = read_eeg(Path(path), (".edf", ".fif", ".bdf")).pick("eeg")
+        n = int(round(minutes * 60 * raw.info["sfreq"]))
+        data = np.tile(raw.get_data(), -(-n // raw.n_times))[:, :n]
+        inputs.append((f"real ({Path(path).name}, {raw.n_times / raw.info['sfreq']:g} s repeated)", mne.io.RawArray(data, raw.info, verbose="error")))
     restorer = Restorer("eeg", seed=seed) if restorer is None else restorer
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        restorer.restore(raw)
-        times.append(time.perf_counter() - t0)
-    median = float(np.median(times))
-    duration = raw.n_times / raw.info["sfreq"]
+    body = []
+    for label, raw in inputs:
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            restorer.restore(raw)
+            times.append(time.perf_counter() - t0)
+        median = float(np.median(times))
+        duration = raw.n_times / raw.info["sfreq"]
+        body.append([label, len(raw.ch_names), f"{duration / 60:g} min at {raw.info['sfreq']:g} Hz", f"{median:.1f}",
+                     ", ".join(f"{t:.1f}" for t in times), f"{median / duration:.4f}"])  # fmt: skip
+    header = ["EEG", "channels", "duration", f"median of {repeats} runs (s)", "runs (s)", "real-time factor"]
     return (
-        f"### Speed\n\n64 channels, {duration / 60:g} min at 160 Hz, default settings, {torch.get_num_threads()} CPU threads: "
-        f"median of {repeats} runs {median:.1f} s (runs: {', '.join(f'{t:.1f}' for t in times)}), real-time factor "
-        f"{median / duration:.4f}. Bar: under 60 s.\n"
+        f"### Speed\n\nDefault settings, {torch.get_num_threads()} CPU threads. Bar: under 60 s.\n\n" + markdown_table(body, header) + "\n"
     )
 
 

@@ -66,7 +66,7 @@ def _names(ch_names: Sequence[str] | None, label: str) -> Sequence[str]:
 
 
 def classical_cleaners(
-    *, line_freq: float | None = 50.0, filter_method: str = "fir", single_channel: bool = False
+    *, line_freq: float | None = 50.0, filter_method: str = "fir", single_channel: bool = False, ica_max_iter: int | str = "auto"
 ) -> dict[str, Cleaner]:
     """The room's classical cleaners, label -> ``cleaner(data, sfreq, ch_names)``, in their table order.
 
@@ -80,6 +80,8 @@ def classical_cleaners(
     single_channel : bool
         Only the cleaners that treat each channel on its own (:data:`SINGLE_CHANNEL`): for
         single-channel segments, where regression and ICA do not apply.
+    ica_max_iter : int or 'auto'
+        Iterations ICA's unmixing may take (:func:`~.baselines.ica_clean`'s ``max_iter``).
 
     Returns
     -------
@@ -111,10 +113,10 @@ def classical_cleaners(
         return eog_regression(data, sfreq, _names(ch_names, REGRESSION))
 
     def ica_eog(data: np.ndarray, sfreq: float, ch_names: Sequence[str] | None = None) -> np.ndarray:
-        return ica_clean(data, sfreq, _names(ch_names, ICA_EOG), reject_emg=False)
+        return ica_clean(data, sfreq, _names(ch_names, ICA_EOG), reject_emg=False, max_iter=ica_max_iter)
 
     def ica_eog_emg(data: np.ndarray, sfreq: float, ch_names: Sequence[str] | None = None) -> np.ndarray:
-        return ica_clean(data, sfreq, _names(ch_names, ICA_EOG_EMG))
+        return ica_clean(data, sfreq, _names(ch_names, ICA_EOG_EMG), max_iter=ica_max_iter)
 
     out: dict[str, Cleaner] = {BANDPASS: bandpass, WAVELET: wavelet}
     if not single_channel:
