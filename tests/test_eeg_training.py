@@ -116,6 +116,32 @@ def test_the_shipped_model_records_its_layout(eeg):
     assert restorer.modality.settings() == type(eeg)(**restorer.model.layout["settings"]).settings()
 
 
+def test_the_shipped_model_was_trained_by_the_committed_recipe(eeg):
+    """The shipped weights' JSON records the recipe that made them; outside [sampler] (read at restore
+    time) it is the committed recipe.toml. Keys added to the recipe after that run must be ones its
+    training did not read: those read only with --data or --init, or set to the value the training
+    code takes when the key is absent."""
+    from wavediff.training import read_meta
+
+    if not eeg.weights_path().is_file():
+        pytest.skip("no shipped EEG model")
+    info = read_meta(eeg.weights_path())["info"]
+    used = {k: v for k, v in info["recipe"].items() if k != "sampler"}
+    committed = {k: v for k, v in eeg.default_recipe().items() if k != "sampler"}
+    committed["data"] = {**committed.get("data", {}), **eeg.settings()}
+    only_with_data_or_init = {"data_recordings", "finetune_steps", "finetune_lr", "recorded_fraction"}
+    absent_means = {"variety": "standard", "bandlimit_fraction": 0.0}  # modalities/eeg/training.py's cfg.get defaults
+    assert set(used) == set(committed)
+    for section, keys in committed.items():
+        for key, value in keys.items():
+            if key in used[section]:
+                assert used[section][key] == value, (section, key)
+            else:
+                assert key in only_with_data_or_init or absent_means.get(key, object()) == value, (section, key)
+    assert info["command"].startswith("wavediff train eeg ") and "--data" not in info["command"]
+    assert info["steps"] == committed["train"]["steps"] and info.get("init") is None  # trained from scratch
+
+
 def test_cli_evaluate_scores_two_eeg_files_like_the_rooms_metrics(eeg, tmp_path, capsys):
     from wavediff.modalities.eeg.metrics import eeg_metrics
 

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from wavediff import get_modality
-from wavediff.report import provenance, write_report
+from wavediff.report import provenance, sha256sum, write_report
 
 from . import checks, denoisenet, finetune, generators, sections
 from .protocol import HIGHPASS_HZ, per_snr, real_clean, recording_files, run, simulated_clean, table
@@ -81,7 +81,8 @@ def main(argv: Sequence[str] | None = None) -> str:
         restorer = Restorer(room, n_draws=args.draws, seed=args.seed)
         info = json.loads(room.weights_path().with_suffix(".json").read_text())["info"]
         estimate = "the direct posterior mean (one network evaluation)" if args.draws == 1 else f"mean of {args.draws} draws"
-        parts.append(f"Model: `{info['command']}` ({info['steps']} steps, seed {info['seed']}); wavediff = {estimate}.\n")
+        sha = sha256sum(room.weights_path())
+        parts.append(f"Model: `{info['command']}` ({info['steps']} steps, seed {info['seed']}; weights sha256 `{sha}`); wavediff = {estimate}.\n")
     else:
         parts.append("No shipped model: only the classical methods are compared.\n")
     sim = simulated_clean(seconds, args.seed)

@@ -36,7 +36,7 @@ from wavediff.modalities.eeg.artifacts import contaminate
 from wavediff.modalities.eeg.cleaners import SINGLE_CHANNEL, Cleaner
 
 from wavediff.pipeline import Restorer
-from wavediff.report import markdown_table, provenance, write_report
+from wavediff.report import markdown_table, provenance, sha256sum, write_report
 
 from .heldout import heldout_contaminate
 from .protocol import BENCH_CLEANERS, NOISY, WAVEDIFF, epoch_metrics, real_clean, recording_files
@@ -176,7 +176,8 @@ def main(argv: Sequence[str] | None = None) -> str:
     report = "\n".join([
         "# EEG: every arm on both artifact generators\n",
         provenance(["python3", "-m", "benchmarks.eeg.generators", *argv], data=recording_files(args.data), libraries=["mne", "scikit-learn"]),
-        f"Model: `{info['command']}` ({info['steps']} steps, seed {info['seed']}); clean EEG: {described}.\n",
+        f"Model: `{info['command']}` ({info['steps']} steps, seed {info['seed']}; weights sha256 `{sha256sum(weights)}`); "
+        f"clean EEG: {described}.\n",
         generator_table(generator_rows(recs, snrs, args.seed, restorer)),
     ])  # fmt: skip
     print(report)
