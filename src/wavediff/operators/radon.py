@@ -4,8 +4,11 @@ filtered back-projection (Ram-Lak, Hann).
 The projection is computed as scikit-image's ``radon(circle=True)`` computes it, so the two agree:
 for each angle the image is rotated about pixel ``n // 2`` by bilinear interpolation (zero outside)
 and summed along its columns. Here the rotation is ``torch.nn.functional.grid_sample``, so it is
-batched, differentiable and runs on CUDA; the adjoint is the exact transpose (a vector-Jacobian
-product), not an approximate back-projector. The sinogram is ``(..., angles, detectors)``: one row
+batched, differentiable and runs on CUDA; the adjoint is the exact transpose, not an approximate
+back-projector. Where the projection's bilinear weights fit in ``max_entries`` (about 16 bytes each;
+8 Mi entries cover 128 x 128 pixels at 120 views) they are kept as one sparse matrix and both
+directions are sparse products; beyond that the forward is ``grid_sample`` and the adjoint its
+vector-Jacobian product (about ten times slower on CPU). The sinogram is ``(..., angles, detectors)``: one row
 per view, the transpose of scikit-image's layout.
 
 Why not a library: deepinv's ``Tomography`` requires torchvision, which pins one torch build (an
@@ -16,6 +19,7 @@ reference the tests compare against but is neither batched nor differentiable.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import torch
@@ -26,6 +30,21 @@ from .base import LinearOperator
 from .basic import vjp_adjoint
 
 __all__ = ["Radon", "ramp_filter", "fbp"]
+
+
+class _SparseProduct(torch.autograd.Function):
+    """``mat @ flat`` whose gradient is ``mat_t @ grad`` with the transpose kept ready (autograd
+    through a CSR product would transpose the matrix on every backward pass)."""
+
+    @staticmethod
+    def forward(ctx, flat: torch.Tensor, mat: torch.Tensor, mat_t: torch.Tensor) -> torch.Tensor:
+        ctx.mats = (mat, mat_t)
+        return mat @ flat
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        mat, mat_t = ctx.mats
+        return _SparseProduct.apply(grad, mat_t, mat), None, None
 
 
 class Radon(LinearOperator):
@@ -43,7 +62,7 @@ class Radon(LinearOperator):
     torch.Size([2, 1, 29, 32])
     """
 
-    def __init__(self, size: int, angles, chunk: int = 16):
+    def __init__(self, size: int, angles, chunk: int = 16, max_entries: int = 2**23):
         if int(size) != size or size < 4:
             raise InvalidInputError(f"size={size} must be an integer of at least 4 pixels")
         a = torch.as_tensor(angles, dtype=torch.float64).reshape(-1)
@@ -53,6 +72,8 @@ class Radon(LinearOperator):
             raise InvalidInputError(f"chunk={chunk} must be at least 1")
         self.size, self.angles, self.chunk = int(size), a, int(chunk)
         self._grids: dict[tuple, torch.Tensor] = {}
+        self.sparse = 4 * self.n_angles * self.size**2 <= max_entries
+        self._matrices: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
 
     @property
     def n_angles(self) -> int:
@@ -75,12 +96,52 @@ class Radon(LinearOperator):
             self._grids[key] = grid.to(device=like.device, dtype=like.dtype)
         return self._grids[key]
 
+    def _matrix(self, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The projection and its transpose as sparse CSR matrices ``(angles * n, n * n)``: the
+        bilinear weights ``grid_sample`` applies (``align_corners=True``, zero outside), summed over rows."""
+        key = (like.device, like.dtype)
+        if key not in self._matrices:
+            n = self.size
+            grid = self._grid(0, self.n_angles, torch.zeros((), dtype=torch.float64))  # (A, n, n, 2)
+            x_in, y_in = (grid[..., 0] + 1) * (n - 1) / 2, (grid[..., 1] + 1) * (n - 1) / 2
+            x0, y0 = x_in.floor(), y_in.floor()
+            wx, wy = x_in - x0, y_in - y0
+            view = torch.arange(self.n_angles).reshape(-1, 1, 1).expand(-1, n, n)
+            out_col = torch.arange(n).reshape(1, 1, n).expand(self.n_angles, n, n)
+            rows, cols, vals = [], [], []
+            for dx, dy, w in (
+                (0, 0, (1 - wx) * (1 - wy)),
+                (1, 0, wx * (1 - wy)),
+                (0, 1, (1 - wx) * wy),
+                (1, 1, wx * wy),
+            ):
+                xi, yi = (x0 + dx).long(), (y0 + dy).long()
+                keep = (xi >= 0) & (xi < n) & (yi >= 0) & (yi < n) & (w != 0)
+                rows.append((view * n + out_col)[keep])
+                cols.append((yi * n + xi)[keep])
+                vals.append(w[keep])
+            coo = torch.sparse_coo_tensor(
+                torch.stack([torch.cat(rows), torch.cat(cols)]),
+                torch.cat(vals),
+                (self.n_angles * n, n * n),
+                check_invariants=True,
+            ).coalesce()
+            mat = coo.to(dtype=like.dtype, device=like.device)
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+                self._matrices[key] = (mat.to_sparse_csr(), mat.t().coalesce().to_sparse_csr())
+        return self._matrices[key]
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim < 3 or tuple(x.shape[-2:]) != (self.size, self.size):
             raise ShapeError(
                 f"input of shape {tuple(x.shape)}: expected (batch, ..., {self.size}, {self.size})"
             )
         lead = x.shape[:-2]
+        if self.sparse and not x.is_complex():
+            mat, mat_t = self._matrix(x)
+            flat = x.reshape(-1, self.size * self.size).T
+            return _SparseProduct.apply(flat, mat, mat_t).T.reshape(*lead, self.n_angles, self.size)
         img = x.reshape(-1, 1, self.size, self.size)
         views = []
         for lo in range(0, self.n_angles, self.chunk):
@@ -98,6 +159,10 @@ class Radon(LinearOperator):
             raise ShapeError(
                 f"sinogram of shape {tuple(y.shape)}: expected (batch, ..., {self.n_angles}, {self.size})"
             )
+        if self.sparse and not y.is_complex():
+            mat, mat_t = self._matrix(y)
+            flat = y.reshape(-1, self.n_angles * self.size).T
+            return _SparseProduct.apply(flat, mat_t, mat).T.reshape(*y.shape[:-2], self.size, self.size)
         return vjp_adjoint(self.forward, y, (*y.shape[:-2], self.size, self.size), y.dtype)
 
     def backproject(self, sinogram: torch.Tensor) -> torch.Tensor:
