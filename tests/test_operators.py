@@ -291,3 +291,28 @@ def test_operators_run_on_cuda():
     ):
         y = op(x)
         assert y.device.type == "cuda" and op.adjoint(y).device.type == "cuda"
+
+
+@pytest.mark.parametrize(
+    "op",
+    [
+        Mask(torch.rand(6, 6, generator=torch.Generator().manual_seed(0)) < 0.5),
+        SubsampledFourier(torch.tensor([1.0, 0, 0, 1, 1, 1, 0, 0]).expand(8, 8), real=True),
+        SubsampledFourier(torch.tensor([0.0, 0, 1, 1, 1, 0, 0]).expand(7, 7), real=True),
+        SubsampledFourier(torch.tensor([0.0, 0, 0, 1, 1, 0, 0, 0]).expand(8, 8), real=True),
+        SubsampledFourier(fastmri_mask((8, 8), 4, 0.125, "random", seed=1), real=True),
+        Radon(8, [0.0, 90.0]),
+    ],
+    ids=["mask", "fourier symmetric", "fourier odd", "fourier lone k", "fourier random", "radon"],
+)
+def test_isometric_range_says_whether_AhA_is_a_projection(op):
+    shape = (
+        (6, 6)
+        if isinstance(op, Mask)
+        else (op.size, op.size)
+        if isinstance(op, Radon)
+        else tuple(op.mask.shape)
+    )
+    A = op.matrix(shape)
+    P = (A.conj().T @ A).real
+    assert op.isometric_range == bool(torch.allclose(P @ P, P, atol=1e-10))

@@ -41,7 +41,13 @@ import torch
 from ..errors import InvalidInputError, ShapeError
 from .process import EDMProcess
 
-__all__ = ["GaussianMixtureDenoiser", "GaussianDenoiser", "LinearGaussianRestorer", "gaussian_mmse"]
+__all__ = [
+    "GaussianMixtureDenoiser",
+    "GaussianDenoiser",
+    "LinearGaussianRestorer",
+    "gaussian_mmse",
+    "gaussian_posterior",
+]
 
 
 def _as64(t: torch.Tensor | list) -> torch.Tensor:
@@ -107,6 +113,31 @@ def gaussian_mmse(cov: torch.Tensor, sigma: float) -> float:
     d = cov.shape[0]
     post = cov - cov @ torch.linalg.solve(cov + sigma**2 * torch.eye(d, dtype=torch.float64), cov)
     return float(torch.trace(post)) / d
+
+
+def gaussian_posterior(
+    mean: torch.Tensor, cov: torch.Tensor, A: torch.Tensor, y: torch.Tensor, sigma_n: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The exact posterior of real ``x ~ N(mean, cov)`` given ``y = A x + n``: its mean ``(B, d)`` and
+    covariance ``(d, d)``.
+
+    ``A`` is ``(m, d)``, real or complex; ``y`` is ``(B, m)``. The noise has standard deviation ``sigma_n``
+    in every real component (for complex ``y``: in the real and in the imaginary part), so the
+    precision is ``cov^-1 + Re(A^H A) / sigma_n^2``.
+    """
+    mean, cov = _as64(mean), _as64(cov)
+    A = torch.as_tensor(A)
+    A = A.to(torch.complex128) if A.is_complex() else A.to(torch.float64)
+    y = torch.as_tensor(y).reshape(-1, A.shape[0]).to(A.dtype)
+    if cov.shape != (mean.numel(), mean.numel()) or A.shape[1] != mean.numel():
+        raise ShapeError("mean (d,), cov (d, d) and A (m, d) must agree")
+    if not sigma_n > 0:
+        raise InvalidInputError(f"sigma_n={sigma_n} must be > 0 for a Gaussian posterior")
+    AhA = (A.conj().T @ A).real
+    post = torch.linalg.inv(torch.linalg.inv(cov) + AhA / sigma_n**2)
+    post = (post + post.T) / 2
+    lin = torch.linalg.solve(cov, mean)[None] + (y @ A.conj()).real / sigma_n**2  # rows: (A^H y)^T
+    return lin @ post, post
 
 
 class LinearGaussianRestorer:

@@ -19,6 +19,7 @@ True
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
@@ -82,7 +83,7 @@ class LinearOperator:
     the device of its input.
     """
 
-    #: ``A A^H`` is the orthogonal projection onto the observed entries (masks, one-coil Fourier):
+    #: ``A^H A`` is an orthogonal projection (``A`` a partial isometry: masks, one-coil Fourier):
     #: posterior samplers can then correct their coupling exactly
     isometric_range = False
 
@@ -159,6 +160,13 @@ class LinearOperator:
     def dagger(self, y: torch.Tensor, **kwargs) -> torch.Tensor:
         """The minimum-norm least-squares solution (pseudo-inverse) by :meth:`solve` with ``lam = 0``."""
         return self.solve(y, 0.0, **kwargs)
+
+    def matrix(self, shape: tuple[int, ...], dtype: torch.dtype = torch.float64) -> torch.Tensor:
+        """The dense matrix ``(m, d)`` of ``A`` on inputs of ``shape`` (one item, batch axis excluded),
+        column ``k`` the image of the ``k``-th unit vector: for small problems and tests."""
+        d = math.prod(shape)
+        eye = torch.eye(d, dtype=dtype).reshape(d, *shape)
+        return self.forward(eye).reshape(d, -1).T
 
     def norm(self, x: torch.Tensor, iters: int = 50) -> torch.Tensor:
         """The operator norm ``||A||`` per batch item, by power iteration on ``A^H A`` from ``x``."""

@@ -126,8 +126,19 @@ class SubsampledFourier(LinearOperator):
 
     @property
     def isometric_range(self) -> bool:
-        """``A A^H`` is the projection onto the sampled entries: one coil, complex images."""
-        return self.coil_maps is None and not self.real
+        """``A^H A`` is an orthogonal projection: one coil, and complex images or, for real images, a
+        mask that samples ``-k`` wherever it samples ``k`` (a real image's two halves of k-space then
+        count once each; a lone ``k`` would count half)."""
+        if self.coil_maps is not None:
+            return False
+        if not self.real:
+            return True
+        mirrored = self.mask
+        for ax in range(-self.dims, 0):  # centred index i holds frequency -f at (n - i) mod n (even n)
+            mirrored = mirrored.flip(ax)
+            if self.mask.shape[ax] % 2 == 0:
+                mirrored = mirrored.roll(1, ax)
+        return bool(torch.equal(mirrored, self.mask))
 
     @property
     def fraction(self) -> float:
