@@ -11,12 +11,16 @@ gradients otherwise) and :meth:`~LinearOperator.dagger`; operators compose with 
   :func:`espirit_maps` estimates maps with sigpy where it is installed.
 - :class:`Radon`: 2-D parallel-beam projections at any angles; :func:`fbp` (Ram-Lak, Hann).
 - :class:`Downsample`: Gaussian blur and decimation in 1-3 D.
+
+Classical reconstructions (:mod:`.recon`): :func:`zero_filled`, :func:`sirt`, :func:`sart` (scikit-image),
+:func:`fista` with :func:`wavelet_l1` or :func:`total_variation` (compressed sensing).
 """
 
 from .base import Composed, LinearOperator, Scaled, conjugate_gradient, inner
 from .basic import Downsample, Mask
 from .fourier import SubsampledFourier, espirit_maps, fastmri_mask, fftc, ifftc
 from .radon import Radon, fbp, ramp_filter
+from .recon import fista, sart, sirt, total_variation, wavelet_l1, zero_filled
 
 __all__ = [
     "LinearOperator",
@@ -34,4 +38,10 @@ __all__ = [
     "Radon",
     "fbp",
     "ramp_filter",
+    "zero_filled",
+    "sirt",
+    "sart",
+    "fista",
+    "wavelet_l1",
+    "total_variation",
 ]
