@@ -5,12 +5,19 @@ aligned to the end, so every sample is covered), each window is processed, and t
 blended back with a tapered weight and normalised by the summed weights. Because the blend is a
 weighted average, windows returned unchanged give the input back exactly, whatever the taper.
 
-Everything works on the last axis of numpy arrays or torch tensors of any leading shape.
+``window_starts`` … ``apply_windowed`` window the last axis (1-D signals). ``patch_starts``,
+``taper_nd`` and ``apply_patched`` do the same over the last 1, 2 or 3 axes (images, volumes): the
+patches form the Cartesian grid of the per-axis windows and blend with separable weights, so the
+normaliser is the outer product of per-axis 1-D weight sums and no full-size weight array is built.
+Everything accepts numpy arrays (also ``np.memmap`` or any array supporting numpy slicing, such as
+h5py datasets) or torch tensors of any leading shape.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+import itertools
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -19,7 +26,16 @@ import torch
 
 from .errors import InvalidInputError
 
-__all__ = ["window_starts", "taper", "extract_windows", "overlap_add", "apply_windowed"]
+__all__ = [
+    "window_starts",
+    "taper",
+    "extract_windows",
+    "overlap_add",
+    "apply_windowed",
+    "patch_starts",
+    "taper_nd",
+    "apply_patched",
+]
 
 
 def window_starts(n: int, size: int, hop: int) -> list[int]:
@@ -35,7 +51,9 @@ def window_starts(n: int, size: int, hop: int) -> list[int]:
     if size < 1 or hop < 1 or hop > size:
         raise InvalidInputError(f"need 1 <= hop <= size, got size={size}, hop={hop}")
     if n < size:
-        raise InvalidInputError(f"signal of {n} samples is shorter than one window ({size}); pad it or use a shorter window")
+        raise InvalidInputError(
+            f"signal of {n} samples is shorter than one window ({size}); pad it or use a shorter window"
+        )
     starts = list(range(0, n - size + 1, hop))
     if starts[-1] + size < n:
         starts.append(n - size)
@@ -129,8 +147,178 @@ def apply_windowed(
         batch = torch.stack(windows) if is_torch else np.stack(windows)
         result = fn(batch)
         if tuple(result.shape) != tuple(batch.shape):
-            raise InvalidInputError(f"fn returned shape {tuple(result.shape)} for windows of shape {tuple(batch.shape)}")
+            raise InvalidInputError(
+                f"fn returned shape {tuple(result.shape)} for windows of shape {tuple(batch.shape)}"
+            )
         for i, s in enumerate(chunk):
             out[..., s : s + size] += wt * result[i]
             norm[s : s + size] += wt
     return out / norm
+
+
+def _per_axis(value: int | Sequence[int], d: int, name: str) -> tuple[int, ...]:
+    values = (value,) * d if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(values) != d:
+        raise InvalidInputError(f"{name}={value!r} has {len(values)} entries but the patches have {d} axes")
+    return tuple(int(v) for v in values)
+
+
+def _geometry(
+    shape: Sequence[int], size: int | Sequence[int], hop: int | Sequence[int] | None
+) -> tuple[tuple[int, ...], tuple[int, ...], list[list[int]]]:
+    """Per-axis patch sizes, the patched (last ``d``) axes of ``shape`` and the per-axis window starts."""
+    sizes = (int(size),) if isinstance(size, (int, np.integer)) else _per_axis(size, len(tuple(size)), "size")
+    d = len(sizes)
+    if d < 1 or d > len(shape):
+        raise InvalidInputError(f"patches of {d} axes do not fit an input of shape {tuple(shape)}")
+    hops = tuple(max(1, s // 2) for s in sizes) if hop is None else _per_axis(hop, d, "hop")
+    spatial = tuple(int(n) for n in shape[len(shape) - d :])
+    for n, sz, hp in zip(spatial, sizes, hops):
+        if sz < 1 or hp < 1 or hp > sz:
+            raise InvalidInputError(f"need 1 <= hop <= size on every axis, got size={sizes}, hop={hops}")
+        if sz > n:
+            raise InvalidInputError(
+                f"patch size {sizes} is larger than the input's last axes {spatial}; "
+                "pad the input or use smaller patches"
+            )
+    return sizes, spatial, [window_starts(n, sz, hp) for n, sz, hp in zip(spatial, sizes, hops)]
+
+
+def patch_starts(
+    shape: Sequence[int], size: int | Sequence[int], hop: int | Sequence[int] | None = None
+) -> list[tuple[int, ...]]:
+    """Start tuples of patches of ``size`` every ``hop`` over the last ``len(size)`` axes of ``shape``.
+
+    ``size`` and ``hop`` are an int (one axis) or one entry per axis; ``hop`` defaults to half the
+    size. On each axis the last patch is aligned to the end, so every element is covered.
+
+    Examples
+    --------
+    >>> patch_starts((5, 10, 11), (4, 4), (3, 3))
+    [(0, 0), (0, 3), (0, 6), (0, 7), (3, 0), (3, 3), (3, 6), (3, 7), (6, 0), (6, 3), (6, 6), (6, 7)]
+    """
+    return list(itertools.product(*_geometry(shape, size, hop)[2]))
+
+
+def _outer(vectors: Sequence[np.ndarray]) -> np.ndarray:
+    return functools.reduce(np.multiply.outer, vectors)
+
+
+def taper_nd(size: int | Sequence[int], kind: str = "tukey", floor: float = 1e-3) -> np.ndarray:
+    """Separable blending weights of one patch: the outer product of the 1-D ``taper`` of each axis."""
+    sizes = (int(size),) if isinstance(size, (int, np.integer)) else tuple(int(s) for s in size)
+    return _outer([taper(s, kind, floor) for s in sizes])
+
+
+def _zeroed_out(x: Any, out: Any, sizes: tuple[int, ...]) -> Any:
+    """The accumulator: ``out`` (checked and zeroed in place) or fresh zeros of ``x``'s shape in float."""
+    if out is None:
+        if isinstance(x, torch.Tensor):
+            dtype = x.dtype if (x.is_floating_point() or x.is_complex()) else torch.get_default_dtype()
+            return torch.zeros(x.shape, dtype=dtype, device=x.device)
+        return np.zeros(x.shape, dtype=np.result_type(x.dtype, np.float32))
+    if tuple(out.shape) != tuple(x.shape):
+        raise InvalidInputError(f"out has shape {tuple(out.shape)} but the input has shape {tuple(x.shape)}")
+    if isinstance(out, torch.Tensor):
+        out.zero_()
+    elif isinstance(out, np.ndarray):
+        out[...] = 0
+    else:  # h5py and friends: zero tile by tile so no full-size temporary is built
+        tiles = [window_starts(int(n), sz, sz) for n, sz in zip(x.shape[len(x.shape) - len(sizes) :], sizes)]
+        for start in itertools.product(*tiles):
+            out[(Ellipsis, *(slice(s, s + sz) for s, sz in zip(start, sizes)))] = 0
+    return out
+
+
+def _batches(grid: list[list[int]], batch: int) -> Iterator[list[tuple[int, ...]]]:
+    """Patch start tuples in chunks of ``batch``, generated lazily (no list of every patch is kept)."""
+    starts = itertools.product(*grid)
+    while chunk := list(itertools.islice(starts, batch)):
+        yield chunk
+
+
+def apply_patched(
+    fn: Callable[[Any], Any],
+    x: Any,
+    size: int | Sequence[int],
+    hop: int | Sequence[int] | None = None,
+    *,
+    batch: int = 16,
+    kind: str = "tukey",
+    scale: str | None = None,
+    out: Any = None,
+) -> Any:
+    """Apply ``fn`` to overlapping patches over the last ``d`` axes of ``x`` and blend them, in bounded memory.
+
+    ``size`` is an int (``d = 1``, like ``apply_windowed``) or a tuple of ``d`` sizes (2-D or 3-D
+    patches); ``hop`` defaults to half the size on each axis (``1 <= hop <= size``). ``fn`` receives
+    a batch ``(k, *leading, *size)`` with ``k <= batch`` and must return the same shape. The results
+    are weighted by ``taper_nd(size, kind)`` and divided by the summed weights, so an ``fn`` returning
+    its input gives ``x`` back. With ``scale='std'`` each patch is divided by its own standard
+    deviation (1 where it is zero) before ``fn`` and multiplied back after.
+
+    ``x`` is a numpy array, an ``np.memmap`` or anything sliced like numpy (h5py datasets), or a torch
+    tensor (the result keeps its dtype and device). The result is accumulated into ``out`` (zeroed
+    first; for example an ``np.memmap``; it must not alias ``x``) or into new zeros; beyond input and
+    output, memory holds one batch and per-axis 1-D weight sums, whatever the input size.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.random.default_rng(0).normal(size=(2, 100, 70))
+    >>> y = apply_patched(lambda b: b, x, size=(32, 32), scale="std")
+    >>> bool(np.allclose(x, y, rtol=1e-12, atol=0))
+    True
+    >>> y = apply_patched(lambda b: 2 * b**2 + 1, x, size=(32, 16), hop=(8, 16))
+    >>> bool(np.allclose(y, 2 * x**2 + 1))
+    True
+    """
+    sizes, spatial, grid = _geometry(tuple(x.shape), size, hop)
+    if int(batch) < 1:
+        raise InvalidInputError(f"batch must be at least 1, got {batch}")
+    if scale not in (None, "std"):
+        raise InvalidInputError(f"unknown scale {scale!r}; use None or 'std'")
+    tapers = [taper(sz, kind) for sz in sizes]
+    norms = []  # per-axis sums of the 1-D weights: the full normaliser is their outer product
+    for n, sz, w, starts in zip(spatial, sizes, tapers, grid):
+        acc = np.zeros(n)
+        for s in starts:
+            acc[s : s + sz] += w
+        norms.append(acc)
+    is_torch = isinstance(x, torch.Tensor)
+    out = _zeroed_out(x, out, sizes)
+    wdtype = out.real.dtype if is_torch else None
+    for chunk in _batches(grid, int(batch)):
+        regions = [(Ellipsis, *(slice(s, s + sz) for s, sz in zip(start, sizes))) for start in chunk]
+        if is_torch:
+            patches = torch.stack([x[r] for r in regions])
+        else:
+            patches = np.stack([np.asarray(x[r]) for r in regions])
+        scales = None
+        if scale == "std":
+            if is_torch:
+                patches = patches.to(out.dtype)
+                scales = patches.reshape(len(chunk), -1).std(dim=1, correction=0)
+                scales = torch.where(scales == 0, torch.ones_like(scales), scales)
+                shaped = scales.reshape(-1, *([1] * (patches.ndim - 1)))
+            else:
+                patches = patches.astype(out.dtype, copy=False)
+                scales = patches.reshape(len(chunk), -1).std(axis=1)
+                scales[scales == 0] = 1
+                shaped = scales.reshape(-1, *([1] * (patches.ndim - 1)))
+            patches = patches / shaped
+        result = fn(patches)
+        if tuple(result.shape) != tuple(patches.shape):
+            raise InvalidInputError(
+                f"fn returned shape {tuple(result.shape)} for patches of shape {tuple(patches.shape)}; "
+                "it must return the shape it is given"
+            )
+        for i, (start, region) in enumerate(zip(chunk, regions)):
+            # taper weight divided by the summed weight of every patch covering each element
+            wn = _outer([w / nrm[s : s + sz] for w, nrm, s, sz in zip(tapers, norms, start, sizes)])
+            if is_torch:
+                wn = torch.as_tensor(wn, dtype=wdtype, device=out.device)
+            if scales is not None:
+                wn = wn * scales[i]
+            out[region] += result[i] * wn
+    return out
