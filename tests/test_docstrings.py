@@ -20,6 +20,7 @@ MODULES = [
     "wavediff.datasets.eeg.eegmmidb",
     "wavediff.datasets.eeg.eegdenoisenet",
     "wavediff.tiling",
+    "wavediff.measurement",
     "wavediff.report",
     "wavediff.modalities.eeg.adapter",
     "wavediff.modalities.eeg.artifacts",

@@ -56,6 +56,8 @@ if TYPE_CHECKING:  # annotations only: the registry stays importable without loa
     import numpy as np
     import torch
 
+    from .measurement import Measurement
+
 __all__ = [
     "Modality",
     "register_modality",
@@ -234,6 +236,13 @@ class Modality(abc.ABC):
     def uncertainty_from_tensor(self, std: torch.Tensor, context: dict[str, Any]) -> Any:
         """Map a per-element standard deviation in tensor space to a native object of the same kind."""
         raise ModalityError(f"modality {self.name!r} cannot map uncertainties back to native objects yet")
+
+    def measurement(self, obj: Any, context: dict[str, Any]) -> Measurement | None:
+        """The operator and noise model that made ``obj`` (:class:`~wavediff.measurement.Measurement`).
+
+        Rooms that reconstruct declare them, so the pipeline knows what ``y`` is; None (the default) means
+        the room denoises in place (identity operator, its own degradations)."""
+        return None
 
     def accepts(self, obj: Any) -> bool:
         """Whether ``obj`` is a native object of this room (used by :func:`wavediff.restore` to pick a room)."""
