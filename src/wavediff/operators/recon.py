@@ -101,12 +101,13 @@ def fista(
 ) -> torch.Tensor:
     """FISTA on ``1/2 ||A x - y||^2 + g(x)``, ``prox(v, t)`` the proximal map of ``t g``.
 
-    ``step`` defaults to ``1 / ||A||^2`` (power iteration). Starts from ``x0`` or ``A^H y``; stops early
-    when the relative change of every item falls below ``tol``.
+    ``step`` defaults to ``1 / ||A||^2`` (power iteration). Starts from ``x0`` or zero (the first iterate
+    is then ``prox(step A^H y)``, well scaled whatever ``||A||``); stops early when the relative change
+    of every item falls below ``tol``.
     """
     if iters < 1:
         raise InvalidInputError(f"iters={iters} must be at least 1")
-    x = op.adjoint(y) if x0 is None else x0.clone()
+    x = torch.zeros_like(op.adjoint(y)) if x0 is None else x0.clone()
     if step is None:
         g = torch.Generator(device="cpu").manual_seed(0)
         probe = torch.randn(x[:1].shape, generator=g, dtype=x.real.dtype).to(device=x.device, dtype=x.dtype)
