@@ -11,7 +11,7 @@ import scipy.ndimage
 import torch
 
 from wavediff.errors import InvalidInputError
-from wavediff.tiling import apply_patched, patch_starts, taper, taper_nd, window_starts
+from wavediff.tiling import apply_patched, patch_starts, taper, taper_nd, unit_scale, window_starts
 
 # (shape, size, hop): 1-D, 2-D and 3-D, odd shapes the patches do not divide evenly, leading axes
 CASES = [
@@ -266,3 +266,26 @@ def test_fn_changing_shape_raises_naming_shapes():
         apply_patched(lambda b: b[..., :4], _data((2, 16, 16)), (8, 8), batch=3)
     with pytest.raises(InvalidInputError, match="pad"):
         patch_starts((10, 10), (11, 4))
+
+
+def test_unit_scale_floor_excludes_marked_windows_and_matches_torch():
+    rng = np.random.default_rng(3)
+    w = rng.normal(size=(3, 5, 64)) * rng.uniform(0.5, 2.0, size=(3, 5, 1))
+    w[0, 1] *= 1e-9  # near flat: scaled by the floor, not to unit spread
+    w[2, 4] = 0.0  # flat and excluded: not part of the median
+    exclude = np.zeros((3, 5), dtype=bool)
+    exclude[2, 4] = True
+    spread = w.std(axis=-1, keepdims=True)
+    level = 1e-6 * np.median(spread[~exclude])
+    expected = np.where(spread > level, spread, level)
+    got = unit_scale(w, floor=1e-6, exclude=exclude)
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+    assert got[0, 1, 0] == pytest.approx(level) and got[2, 4, 0] == pytest.approx(level)
+    got_t = unit_scale(torch.from_numpy(w), floor=1e-6, exclude=torch.from_numpy(exclude))
+    np.testing.assert_allclose(got_t.numpy(), expected, rtol=1e-12)
+    # over two axes (image patches), and without a floor only constant patches get 1
+    p = rng.normal(size=(4, 8, 8))
+    p[1] = 3.0
+    s = unit_scale(p, ndim=2)
+    assert s.shape == (4, 1, 1) and s[1, 0, 0] == 1.0
+    np.testing.assert_allclose(s[[0, 2, 3], 0, 0], p[[0, 2, 3]].reshape(3, -1).std(axis=1))

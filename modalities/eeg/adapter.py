@@ -37,7 +37,7 @@ from wavediff.errors import (
 )
 from wavediff.guards import degenerate, plausible, warn
 from wavediff.modality import Modality, register_modality
-from wavediff.tiling import extract_windows, overlap_add
+from wavediff.tiling import extract_windows, overlap_add, unit_scale
 
 from .channels import eog_roles
 from .context import (
@@ -243,9 +243,7 @@ class EEG(Modality):
                 ocular[row, starts[win] : starts[win] + self.window] = 0.0
             padded = padded - ocular
         windows, starts = extract_windows(padded, self.window, self.hop)  # (rows, n_win, window)
-        scale = windows.std(axis=-1, keepdims=True)
-        floor = 1e-6 * float(np.median(scale[~unchanged])) if (~unchanged).any() else 0.0
-        scale = np.where(scale > floor, scale, 1.0 if floor == 0 else floor)
+        scale = unit_scale(windows, floor=1e-6, exclude=unchanged)
         scaled = (windows / scale).reshape(-1, self.window)
         tensor = torch.from_numpy(scaled[:, None].astype(np.float32))
         # keep the float32 input so the inverse can add only what the model changed (exact round trip)

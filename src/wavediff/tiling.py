@@ -32,6 +32,7 @@ __all__ = [
     "extract_windows",
     "overlap_add",
     "apply_windowed",
+    "unit_scale",
     "patch_starts",
     "taper_nd",
     "apply_patched",
@@ -154,6 +155,39 @@ def apply_windowed(
             out[..., s : s + size] += wt * result[i]
             norm[s : s + size] += wt
     return out / norm
+
+
+def unit_scale(windows: Any, ndim: int = 1, *, floor: float = 0.0, exclude: Any = None) -> Any:
+    """Per-window standard deviations over the last ``ndim`` axes, safe to divide by (keepdims shape).
+
+    A window whose spread is at most ``floor`` times the median spread of the other windows (those
+    not marked in ``exclude``, a boolean array over the leading axes) is scaled by that floor, so a
+    near-flat window is not blown up to unit spread; with ``floor = 0`` (or nothing to take a
+    median of) only exactly constant windows get 1. Dividing by the result and multiplying back is
+    the per-window scaling that EEG windows and :func:`apply_patched` patches share.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> w = np.stack([k * np.arange(4.0) for k in (1, 2, 3, 1e-9)])
+    >>> unit_scale(w, floor=1e-6).ravel().round(7).tolist()  # the last: 1e-6 x the median, 1.677
+    [1.118034, 2.236068, 3.354102, 1.7e-06]
+    >>> unit_scale(np.zeros((1, 4))).ravel().tolist()
+    [1.0]
+    """
+    axes = tuple(range(-ndim, 0))
+    if isinstance(windows, torch.Tensor):
+        scale = windows.std(dim=axes, keepdim=True, correction=0)
+        spread = scale.reshape(scale.shape[: scale.ndim - ndim])
+        live = spread if exclude is None else spread[~torch.as_tensor(exclude, device=spread.device)]
+        level = float(floor) * float(live.quantile(0.5)) if floor and live.numel() else 0.0  # as np.median
+        fill = torch.full_like(scale, 1.0 if level == 0 else level)
+        return torch.where(scale > level, scale, fill)
+    scale = np.std(windows, axis=axes, keepdims=True)
+    spread = scale.reshape(scale.shape[: scale.ndim - ndim])
+    live = spread if exclude is None else spread[~np.asarray(exclude, dtype=bool)]
+    level = float(floor) * float(np.median(live)) if floor and live.size else 0.0
+    return np.where(scale > level, scale, 1.0 if level == 0 else level)
 
 
 def _per_axis(value: int | Sequence[int], d: int, name: str) -> tuple[int, ...]:
@@ -296,17 +330,10 @@ def apply_patched(
             patches = np.stack([np.asarray(x[r]) for r in regions])
         scales = None
         if scale == "std":
-            if is_torch:
-                patches = patches.to(out.dtype)
-                scales = patches.reshape(len(chunk), -1).std(dim=1, correction=0)
-                scales = torch.where(scales == 0, torch.ones_like(scales), scales)
-                shaped = scales.reshape(-1, *([1] * (patches.ndim - 1)))
-            else:
-                patches = patches.astype(out.dtype, copy=False)
-                scales = patches.reshape(len(chunk), -1).std(axis=1)
-                scales[scales == 0] = 1
-                shaped = scales.reshape(-1, *([1] * (patches.ndim - 1)))
-            patches = patches / shaped
+            patches = patches.to(out.dtype) if is_torch else patches.astype(out.dtype, copy=False)
+            flat = patches.reshape(len(chunk), -1)
+            scales = unit_scale(flat)[:, 0]
+            patches = patches / scales.reshape(-1, *([1] * (patches.ndim - 1)))
         result = fn(patches)
         if tuple(result.shape) != tuple(patches.shape):
             raise InvalidInputError(
