@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import pywt
+import scipy.ndimage
 import torch
 from skimage.restoration import denoise_tv_chambolle
 from skimage.transform import iradon_sart
@@ -129,3 +130,22 @@ def test_recon_rejects_bad_requests():
         fista(op, torch.zeros(1, 2, 8), lambda v, t: v, 0)
     with pytest.raises(InvalidInputError, match="non-negative entries"):
         sirt(-1.0 * op, torch.zeros(1, 2, 8))
+
+
+def test_fista_wavelet_l1_is_sigpys_l1_wavelet_recon():
+    """Same objective (Haar at sigpy's full depth is orthonormal in its zero mode): same minimiser."""
+    app = pytest.importorskip("sigpy.mri.app")
+    n = 32
+    rng = np.random.default_rng(0)
+    noise = rng.normal(size=(2, n, n))
+    x = scipy.ndimage.gaussian_filter(noise[0], 2) + 1j * scipy.ndimage.gaussian_filter(noise[1], 2)
+    mask = fastmri_mask((n, n), 4, 0.08, seed=1)
+    op = SubsampledFourier(mask)
+    y = op.forward(torch.from_numpy(x)[None])
+    lam = 0.01 * float(op.adjoint(y).abs().max())
+    ours = fista(op, y, wavelet_l1(lam, "haar", level=5), iters=1500)[0].numpy()
+    ref = app.L1WaveletRecon(
+        y.numpy(), np.ones((1, n, n), complex), lam, weights=mask.numpy().astype(float),
+        wave_name="haar", max_iter=1500, show_pbar=False,
+    ).run()
+    assert np.linalg.norm(ours - ref) / np.linalg.norm(ref) < 1e-6
