@@ -145,7 +145,12 @@ def test_fista_wavelet_l1_is_sigpys_l1_wavelet_recon():
     lam = 0.01 * float(op.adjoint(y).abs().max())
     ours = fista(op, y, wavelet_l1(lam, "haar", level=5), iters=1500)[0].numpy()
     ref = app.L1WaveletRecon(
-        y.numpy(), np.ones((1, n, n), complex), lam, weights=mask.numpy().astype(float),
-        wave_name="haar", max_iter=1500, show_pbar=False,
+        y.numpy(),
+        np.ones((1, n, n), complex),
+        lam,
+        weights=mask.numpy().astype(float),
+        wave_name="haar",
+        max_iter=1500,
+        show_pbar=False,
     ).run()
     assert np.linalg.norm(ours - ref) / np.linalg.norm(ref) < 1e-6
