@@ -23,6 +23,8 @@ MODULES = [
     "wavediff.measurement",
     "wavediff.report",
     "wavediff.modalities.eeg.adapter",
+    "wavediff.modalities.mri.metrics",
+    "wavediff.modalities.mri.degrade",
     "wavediff.modalities.eeg.artifacts",
     "wavediff.modalities.eeg.artifacts.ocular",
     "wavediff.modalities.eeg.artifacts.muscle",
