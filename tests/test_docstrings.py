@@ -25,6 +25,8 @@ MODULES = [
     "wavediff.modalities.eeg.adapter",
     "wavediff.modalities.mri.metrics",
     "wavediff.modalities.mri.degrade",
+    "wavediff.modalities.mri.baselines",
+    "wavediff.modalities.mri.files",
     "wavediff.modalities.eeg.artifacts",
     "wavediff.modalities.eeg.artifacts.ocular",
     "wavediff.modalities.eeg.artifacts.muscle",
