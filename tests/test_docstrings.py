@@ -27,6 +27,7 @@ MODULES = [
     "wavediff.modalities.mri.degrade",
     "wavediff.modalities.mri.baselines",
     "wavediff.modalities.mri.files",
+    "wavediff.modalities.mri.preprocess",
     "wavediff.modalities.eeg.artifacts",
     "wavediff.modalities.eeg.artifacts.ocular",
     "wavediff.modalities.eeg.artifacts.muscle",
