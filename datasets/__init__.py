@@ -5,6 +5,8 @@
   phantom, used by the engine's demo, tests and tutorial.
 * :mod:`wavediff.datasets.eeg` - a physiological EEG simulator (spherical head model), and recipes for
   EEGdenoiseNet and the PhysioNet EEG Motor Movement/Imagery database.
+* :mod:`wavediff.datasets.mri` - procedural MRI phantoms (3-D Shepp-Logan, a BrainWeb-like brain with
+  T1/T2/PD contrasts), and recipes for IXI and BrainWeb.
 
 The submodules load on first use (``wavediff.datasets.eeg`` as an attribute or an import), so
 ``import wavediff.datasets`` stays light: the EEG generators need MNE, the engine's test signals do not.
@@ -16,10 +18,10 @@ import importlib
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-__all__ = ["eeg", "signals"]
+__all__ = ["eeg", "mri", "signals"]
 
 if TYPE_CHECKING:
-    from . import eeg, signals
+    from . import eeg, mri, signals
 
 
 def __getattr__(name: str) -> ModuleType:

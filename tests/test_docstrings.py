@@ -28,6 +28,8 @@ MODULES = [
     "wavediff.modalities.mri.baselines",
     "wavediff.modalities.mri.files",
     "wavediff.modalities.mri.preprocess",
+    "wavediff.datasets.mri.phantoms",
+    "wavediff.datasets.mri.downloads",
     "wavediff.modalities.eeg.artifacts",
     "wavediff.modalities.eeg.artifacts.ocular",
     "wavediff.modalities.eeg.artifacts.muscle",
