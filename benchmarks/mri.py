@@ -1,0 +1,454 @@
+"""MRI room: classical Rician denoising and undersampled k-space reconstruction on real and generated volumes.
+
+Usage: ``python3 -m benchmarks.mri [--data DIR] [--quick] [--out benchmarks/results/mri.md] [--max-volumes N]``
+
+Arms:
+(1) Rician denoising at 0.03, 0.05 and 0.09 of the volume maximum: the noisy input, wavelet (BayesShrink),
+    dipy NLM, BM3D per slice and BM4D (the last two when the ``bm3d``/``bm4d`` packages are installed),
+    each given the true sigma, and NLM with sigma estimated from the background.
+(2) Reconstruction of single-coil k-space simulated from the magnitude slices with a smooth random phase:
+    4x and 8x equispaced (centre 0.08 / 0.04) and 4x random masks; zero-filled against sigpy's L1-wavelet
+    and TV compressed sensing, whose ``lam`` is chosen from a grid on one held-out calibration volume.
+
+Volumes: every 3-D NIfTI (the first volume of a 4-D one) under ``--data``, label maps and tiny images left
+out, the central slices of the last axis cropped and each slice resized; without ``--data`` generated
+volumes (``wavediff.datasets.mri.phantoms`` when importable, smooth blobs otherwise). Metrics follow
+fastMRI (per volume, the volume maximum as data range, then the mean over volumes), also within the
+foreground mask of the clean volume. No learned MRI model exists yet: :func:`learned_rows` is its place.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+from scipy import ndimage
+from skimage.transform import resize
+from wavediff.modalities.mri import baselines, degrade
+from wavediff.modalities.mri.files import read_mri
+from wavediff.modalities.mri.metrics import aggregate, foreground_mask, volume_metrics
+
+from wavediff.errors import InvalidInputError, MissingDependencyError
+from wavediff.report import markdown_table, provenance, write_report
+
+LEVELS = (0.03, 0.05, 0.09)  # Rician sigma as a fraction of the volume maximum (the bar's levels)
+#: (label, acceleration, centre fraction, mask kind)
+CASES = (
+    ("4x equispaced", 4, 0.08, "equispaced"),
+    ("8x equispaced", 8, 0.04, "equispaced"),
+    ("4x random", 4, 0.08, "random"),
+)
+METRICS = ("psnr", "ssim", "nmse", "psnr_fg", "ssim_fg", "nmse_fg")
+HEADER = ["PSNR (dB)", "SSIM", "NMSE", "PSNR fg (dB)", "SSIM fg", "NMSE fg"]
+MIN_SLICES, MIN_SIDE = 4, 32  # smaller images are "tiny" and left out
+LEARNED_NOTE = (
+    "learned model: not trained yet (no shipped MRI model; its rows will come from `learned_rows`)."
+)
+
+#: settings of the two modes: slices and in-plane size of the crop, volumes, recon slices, sigpy iterations
+#: and the lam grid (k-space units; the images have maximum 1 and the FFT is orthonormal)
+SETTINGS = {
+    "quick": {"slices": 8, "size": 64, "volumes": 2, "recon_slices": 4, "iters": 40, "lams": (1e-3, 1e-2)},
+    "full": {
+        "slices": 12,
+        "size": 80,
+        "volumes": 5,
+        "recon_slices": 8,
+        "iters": 100,
+        "lams": (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2),
+    },
+}
+
+
+# --------------------------------------------------------------------------------------------- volumes
+def find_volumes(data: str | Path) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """NIfTI files under ``data`` (recursively, sorted) fit for the benchmark, and those left out with why."""
+    files = sorted(p for p in Path(data).rglob("*") if p.is_file() and p.name.endswith((".nii", ".nii.gz")))
+    keep, skipped = [], []
+    for path in files:
+        try:
+            arr = _first_volume(read_mri(path).data)
+        except Exception as exc:  # unreadable or not 3-D: report, do not stop the benchmark
+            skipped.append((path, f"not read ({type(exc).__name__}: {exc})"))
+            continue
+        reason = _unfit(arr)
+        if reason:
+            skipped.append((path, reason))
+        else:
+            keep.append(path)
+    return keep, skipped
+
+
+def _first_volume(data: np.ndarray) -> np.ndarray:
+    arr = np.asarray(data)
+    if arr.ndim == 4:
+        arr = arr[..., 0]
+    if arr.ndim != 3:
+        raise InvalidInputError(f"shape {arr.shape} is not a 3-D volume")
+    return arr
+
+
+def _unfit(arr: np.ndarray) -> str | None:
+    if min(arr.shape[:2]) < MIN_SIDE or arr.shape[2] < MIN_SLICES:
+        return f"tiny ({'x'.join(map(str, arr.shape))})"
+    if not np.all(np.isfinite(arr)) or float(arr.max()) <= 0:
+        return "no positive finite signal"
+    if np.allclose(arr, np.round(arr)) and np.unique(arr).size < 16:
+        return "a label map (integer data, fewer than 16 values)"
+    return None
+
+
+def crop(arr: np.ndarray, slices: int, size: int) -> np.ndarray:
+    """``(x, y, z)`` voxels to ``(slices, H, W)``: the central ``slices`` of the last axis, each slice resized
+    (anti-aliased) so that its longer side is at most ``size``; normalised to maximum 1 (float64)."""
+    vol = np.moveaxis(np.asarray(arr, dtype=np.float64), -1, 0)
+    vol = np.clip(vol, 0, None)
+    start = max(0, (vol.shape[0] - slices) // 2)
+    vol = vol[start : start + slices]
+    h, w = vol.shape[1:]
+    scale = min(1.0, size / max(h, w))
+    if scale < 1:
+        shape = (vol.shape[0], max(8, round(h * scale)), max(8, round(w * scale)))
+        vol = resize(vol, shape, order=1, anti_aliasing=True, anti_aliasing_sigma=(0, *(0.5 / scale,) * 2))
+    return vol / float(vol.max())
+
+
+def load_volume(path: Path, slices: int, size: int) -> np.ndarray:
+    return crop(_first_volume(read_mri(path).data), slices, size)
+
+
+def _blob(shape: tuple[int, int, int], rng: np.random.Generator) -> np.ndarray:
+    """A smooth random blob in a dark background (the fallback generated volume), maximum 1."""
+    s, h, w = shape
+    zz, yy, xx = np.meshgrid(*(np.linspace(-1, 1, n) for n in shape), indexing="ij")
+    inside = (zz / 1.2) ** 2 + (yy / 0.75) ** 2 + (xx / 0.65) ** 2 < 1
+    texture = ndimage.gaussian_filter(rng.standard_normal(shape), (max(1, s / 6), h / 10, w / 10))
+    vol = inside * (0.6 + 0.4 * texture / max(float(np.abs(texture).max()), 1e-12))
+    vol = ndimage.gaussian_filter(vol, 0.7)
+    return vol / float(vol.max())
+
+
+def generated_volumes(
+    n: int, slices: int, size: int, seed: int = 0
+) -> tuple[list[tuple[str, np.ndarray]], str]:
+    """``n`` generated volumes ``(slices, size, size)`` and a note of where they came from.
+
+    The brain phantom of ``wavediff.datasets.mri.phantoms`` (T1, T2, PD in turn, then Shepp-Logan) when it
+    is importable; smooth random blobs otherwise."""
+    depth = max(16, slices)
+    try:
+        from wavediff.datasets.mri.phantoms import brain_phantom, shepp_logan_3d
+    except ImportError as exc:
+        note = f"phantoms not importable ({exc}); generated smooth blobs instead"
+        print(note)
+        rng = np.random.default_rng(seed)
+        return [(f"blob {i}", _blob((slices, size, size), rng)) for i in range(n)], note
+    out = []
+    kinds = ("T1", "T2", "PD", "shepp-logan")
+    for i in range(n):
+        kind = kinds[i % len(kinds)]
+        if kind == "shepp-logan":
+            vol = shepp_logan_3d((depth, size, size))
+        else:
+            vol = brain_phantom((depth, size, size), rng=seed + i, contrast=kind)
+        start = (depth - slices) // 2
+        vol = np.asarray(vol[start : start + slices], dtype=np.float64)
+        out.append(
+            (
+                f"phantom {kind} (seed {seed + i})" if kind != "shepp-logan" else "Shepp-Logan 3-D",
+                vol / vol.max(),
+            )
+        )
+    return out, "generated by wavediff.datasets.mri.phantoms (brain_phantom, shepp_logan_3d), noise-free"
+
+
+# ------------------------------------------------------------------------------------------- denoising
+def denoisers(include_bm: bool = True) -> list[tuple[str, Callable[[np.ndarray, float], np.ndarray]]]:
+    """The classical denoisers, each called with the true sigma (BM3D/BM4D when ``include_bm``)."""
+    out = [
+        ("wavelet (BayesShrink db2)", baselines.wavelet),
+        ("NLM (dipy, Rician)", baselines.nlm),
+    ]
+    if include_bm:
+        out += [("BM3D (per slice)", baselines.bm3d_slices), ("BM4D (volume)", baselines.bm4d_volume)]
+    return out
+
+
+def learned_rows(*args, **kwargs) -> list[dict]:
+    """Rows of the learned model, once one is trained: none yet.
+
+    No shipped MRI model exists yet, so this returns ``[]``; when the MRI room ships a trained denoiser or
+    reconstruction prior, this function will run it on the same volumes and return rows shaped like the
+    classical ones (``method`` and the metrics), and the tables will gain them without other changes.
+    """
+    return []
+
+
+def _row(method: str, per_volume: list[dict], times: list[float], extra: dict | None = None) -> dict:
+    agg = aggregate(per_volume)
+    row = {"method": method, **(extra or {})}
+    row.update({h: agg[m] for h, m in zip(HEADER, METRICS)})
+    row["time / volume (s, median)"] = statistics.median(times) if times else None
+    return row
+
+
+def denoise_arm(
+    volumes: Sequence[np.ndarray],
+    levels: Sequence[float] = LEVELS,
+    seed: int = 0,
+    include_bm: bool = True,
+) -> tuple[dict[float, list[dict]], list[str]]:
+    """Per level, rows of the noisy input and every denoiser (metrics averaged over volumes); and notes."""
+    notes: list[str] = []
+    methods = denoisers(include_bm)
+    tables: dict[float, list[dict]] = {}
+    missing: set[str] = set()
+    masks = [foreground_mask(v) for v in volumes]
+    for li, level in enumerate(levels):
+        scores: dict[str, list[dict]] = {}
+        times: dict[str, list[float]] = {}
+        est_sigmas: list[float] = []
+        for vi, (clean, fg) in enumerate(zip(volumes, masks)):
+            rng = np.random.default_rng([seed, li, vi])
+            noisy = degrade.rician(clean, level, rng)
+            sigma = level * float(clean.max())
+            scores.setdefault("noisy input", []).append(volume_metrics(clean, noisy, mask=fg))
+            for name, fn in methods:
+                if name in missing:
+                    continue
+                t0 = time.perf_counter()
+                try:
+                    est = fn(noisy, sigma)
+                except MissingDependencyError as exc:
+                    missing.add(name)
+                    msg = f"{name} skipped: {exc}"
+                    print(msg)
+                    notes.append(msg)
+                    continue
+                times.setdefault(name, []).append(time.perf_counter() - t0)
+                scores.setdefault(name, []).append(volume_metrics(clean, est, mask=fg))
+            try:
+                t0 = time.perf_counter()
+                s_hat = degrade.estimate_sigma(noisy, "background")
+                est = baselines.nlm(noisy, s_hat)
+                times.setdefault("nlm est", []).append(time.perf_counter() - t0)
+                scores.setdefault("nlm est", []).append(volume_metrics(clean, est, mask=fg))
+                est_sigmas.append(s_hat / sigma)
+            except (InvalidInputError, MissingDependencyError) as exc:
+                notes.append(f"NLM with estimated sigma: volume {vi} at {level} skipped ({exc})")
+        rows = [_row("noisy input", scores["noisy input"], [], {"sigma": "-"})]
+        for name, _ in methods:
+            if name in scores and len(scores[name]) == len(volumes):
+                rows.append(_row(name, scores[name], times[name], {"sigma": "true"}))
+        if "nlm est" in scores and len(scores["nlm est"]) == len(volumes):
+            ratio = f"estimated ({min(est_sigmas):.2f}-{max(est_sigmas):.2f} x true)"
+            rows.append(_row("NLM (dipy, Rician)", scores["nlm est"], times["nlm est"], {"sigma": ratio}))
+        rows += learned_rows(volumes, level)
+        tables[level] = rows
+    return tables, sorted(set(notes), key=notes.index)
+
+
+# -------------------------------------------------------------------------------------- reconstruction
+def _slices(vol: np.ndarray, n: int) -> np.ndarray:
+    start = max(0, (vol.shape[0] - n) // 2)
+    return vol[start : start + n]
+
+
+def _kspaces(vol: np.ndarray, case: tuple, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    _, acc, centre, kind = case
+    out = []
+    for i, mag in enumerate(vol):
+        k = degrade.simulate_kspace(mag, np.random.default_rng([seed, i]), coils=1, phase=True)["kspace"]
+        out.append(degrade.undersample(k, acc, centre, kind, seed=seed * 1000 + i))
+    return out
+
+
+def _recon(method: str, kspaces, lam: float, iters: int) -> np.ndarray:
+    if method == "zero-filled":
+        return np.stack([baselines.zero_filled(k, m) for k, m in kspaces])
+    kind = "wavelet" if "wavelet" in method else "tv"
+    return np.stack([np.abs(baselines.sigpy_cs(k, m, lam, kind=kind, iters=iters)) for k, m in kspaces])
+
+
+RECON_METHODS = ("zero-filled", "sigpy L1-wavelet (db4)", "sigpy TV")
+
+
+def calibrate(calib: np.ndarray, lams: Sequence[float], iters: int, n_slices: int, seed: int = 99) -> dict:
+    """``lam`` per (case, sigpy method) maximising the calibration volume's PSNR; never the test volumes."""
+    vol = _slices(calib, n_slices)
+    fg = foreground_mask(vol)
+    chosen = {}
+    for case in CASES:
+        ks = _kspaces(vol, case, seed)
+        for method in RECON_METHODS[1:]:
+            scores = {
+                lam: volume_metrics(vol, _recon(method, ks, lam, iters), mask=fg)["psnr"] for lam in lams
+            }
+            chosen[(case[0], method)] = max(scores, key=scores.get)
+    return chosen
+
+
+def recon_arm(
+    volumes: Sequence[np.ndarray], lams: dict, iters: int, n_slices: int, seed: int = 0
+) -> dict[str, list[dict]]:
+    """Per case, rows of zero-filled and sigpy CS (with the calibrated ``lam``) averaged over volumes."""
+    tables = {}
+    for ci, case in enumerate(CASES):
+        scores: dict[str, list[dict]] = {}
+        times: dict[str, list[float]] = {}
+        for vi, full in enumerate(volumes):
+            vol = _slices(full, n_slices)
+            fg = foreground_mask(vol)
+            ks = _kspaces(vol, case, seed + 10 * ci + vi)
+            for method in RECON_METHODS:
+                lam = lams.get((case[0], method), 0.0)
+                t0 = time.perf_counter()
+                try:
+                    est = _recon(method, ks, lam, iters)
+                except MissingDependencyError as exc:
+                    print(f"{method} skipped: {exc}")
+                    continue
+                times.setdefault(method, []).append(time.perf_counter() - t0)
+                scores.setdefault(method, []).append(volume_metrics(vol, est, mask=fg))
+        rows = []
+        for method in RECON_METHODS:
+            if method in scores and len(scores[method]) == len(volumes):
+                lam = lams.get((case[0], method))
+                rows.append(
+                    _row(method, scores[method], times[method], {"lam": "-" if lam is None else f"{lam:g}"})
+                )
+        rows += learned_rows(volumes, case)
+        tables[case[0]] = rows
+    return tables
+
+
+# ------------------------------------------------------------------------------------------------ main
+def run(
+    data: str | None,
+    quick: bool,
+    out: str | Path,
+    max_volumes: int | None = None,
+    command: str | None = None,
+    include_bm: bool = True,
+    settings: dict | None = None,
+) -> str:
+    """Run both arms and write the report to ``out``; returns its text."""
+    t_start = time.perf_counter()
+    cfg = dict(SETTINGS["quick" if quick else "full"], **(settings or {}))
+    n_vol = max_volumes if max_volumes is not None else cfg["volumes"]
+    slices, size = cfg["slices"], cfg["size"]
+    notes, used_files = [], []
+    if data:
+        eligible, skipped = find_volumes(data)
+        for path, why in skipped:
+            print(f"left out {path}: {why}")
+        if len(eligible) >= 2:
+            calib_path, test_paths = eligible[0], eligible[1 : 1 + n_vol]
+            calib, calib_name = load_volume(calib_path, slices, size), str(calib_path)
+            used_files = [calib_path, *test_paths]
+        else:
+            test_paths = eligible[:n_vol]
+            gen, gen_note = generated_volumes(1, slices, size, seed=100)
+            calib, calib_name = gen[0][1], f"generated ({gen[0][0]}; {gen_note})"
+            used_files = list(test_paths)
+        if not test_paths:
+            raise InvalidInputError(f"no usable 3-D NIfTI volume under {data}")
+        test = [(str(p), load_volume(p, slices, size)) for p in test_paths]
+        source = f"real NIfTI volumes under `{data}` ({len(eligible)} usable, {len(skipped)} left out)"
+        left_out = skipped
+    else:
+        test, gen_note = generated_volumes(n_vol, slices, size, seed=0)
+        gen_c, _ = generated_volumes(1, slices, size, seed=100)
+        calib, calib_name = gen_c[0][1], f"generated ({gen_c[0][0]})"
+        source, left_out = f"no --data: generated volumes only, {gen_note}", []
+    vols = [v for _, v in test]
+    print(f"{len(vols)} test volumes, calibration: {calib_name}")
+
+    t0 = time.perf_counter()
+    den, den_notes = denoise_arm(vols, LEVELS, include_bm=include_bm)
+    t_den = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    lams = calibrate(calib, cfg["lams"], cfg["iters"], cfg["recon_slices"])
+    rec = recon_arm(vols, lams, cfg["iters"], cfg["recon_slices"])
+    t_rec = time.perf_counter() - t0
+    notes += den_notes
+
+    vol_lines = "\n".join(f"  - `{n}`: {v.shape[0]} x {v.shape[1]} x {v.shape[2]}" for n, v in test)
+    parts = [
+        "# MRI room: classical denoising and reconstruction baselines\n",
+        provenance(
+            command,
+            data=used_files,
+            libraries=["scikit-image", "pywavelets", "nibabel", "dipy", "sigpy", "bm3d", "bm4d"],
+        ),
+        f"\n**Volumes.** {source}. {len(vols)} test volumes (mode: {'quick' if quick else 'full'}), each the "
+        f"central {slices} slices of the last voxel axis, every slice resized (anti-aliased) to at most "
+        f"{size} pixels on its longer side, normalised to maximum 1 and taken as the clean reference (real "
+        "volumes carry their own acquisition noise, so the reference is not noise-free):\n",
+        vol_lines,
+    ]
+    if left_out:
+        parts.append("- left out: " + "; ".join(f"`{p}` ({why})" for p, why in left_out))
+    parts += [
+        "\n**Metrics.** fastMRI's: per volume (the volume's maximum as data range, SSIM the mean over slices), "
+        "then the mean over volumes; `fg`: within the foreground mask of the clean volume "
+        "(`foreground_mask`). Times: wall time per volume on this machine, median over volumes.\n",
+        f"**{LEARNED_NOTE}**\n",
+        "## (1) Rician denoising\n",
+        "Noise: Rician, sigma = level x the volume maximum, seeded. Every method but the last NLM row gets "
+        "the true sigma; that row uses `estimate_sigma(noisy, 'background')`. BM3D/BM4D: the `bm3d`/`bm4d` "
+        "packages (non-commercial licence), default profiles, then the Rician bias correction.\n",
+    ]
+    parts += [f"- {n}" for n in notes]
+    for level, rows in den.items():
+        parts += [f"\n### level {level} (sigma = {level} x max)\n", markdown_table(rows, digits=4)]
+    parts += [
+        "\n## (2) Reconstruction from undersampled single-coil k-space\n",
+        f"k-space: orthonormal centred FFT of each magnitude slice times a smooth random phase "
+        f"(`simulate_kspace`, no added noise), the central {cfg['recon_slices']} slices of each volume, "
+        "stacked into a volume to score the magnitude. Masks: fastMRI line masks (`undersample`), a "
+        "different seed per slice. sigpy: `L1WaveletRecon` (db4) / `TotalVariationRecon`, "
+        f"{cfg['iters']} iterations; lam (k-space units) chosen for the best PSNR from the grid "
+        f"{', '.join(f'{x:g}' for x in cfg['lams'])} on the held-out calibration volume **{calib_name}** "
+        "(never on the test volumes).\n",
+    ]
+    for case, rows in rec.items():
+        parts += [f"\n### {case}\n", markdown_table(rows, digits=4)]
+    parts.append(
+        f"\nTotal run time: {time.perf_counter() - t_start:.0f} s (denoising {t_den:.0f} s, "
+        f"reconstruction with calibration {t_rec:.0f} s).\n"
+    )
+    text = "\n".join(parts)
+    path = write_report(out, text)
+    print(text)
+    print(f"wrote {path}")
+    return text
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", help="folder searched recursively for NIfTI volumes (default: generated only)")
+    ap.add_argument("--quick", action="store_true", help="smaller crops, fewer volumes and iterations")
+    ap.add_argument("--out", default="benchmarks/results/mri.md")
+    ap.add_argument(
+        "--max-volumes", type=int, default=None, help="test volumes at most (default 2 quick, 5 full)"
+    )
+    args = ap.parse_args(argv)
+    command = ["python3", "-m", "benchmarks.mri"]
+    if args.data:
+        command += ["--data", args.data]
+    if args.quick:
+        command.append("--quick")
+    command += ["--out", args.out]
+    if args.max_volumes is not None:
+        command += ["--max-volumes", str(args.max_volumes)]
+    run(args.data, args.quick, args.out, args.max_volumes, command=shlex.join(command))
+
+
+if __name__ == "__main__":
+    main()
