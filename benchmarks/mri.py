@@ -12,7 +12,7 @@ Arms:
 
 Volumes: every 3-D NIfTI (the first volume of a 4-D one) under ``--data``, label maps and tiny images left
 out, the central slices of the last axis cropped and each slice resized; without ``--data`` generated
-volumes (``wavediff.datasets.mri.phantoms`` when importable, smooth blobs otherwise). Metrics follow
+volumes (``wavediff.datasets.mri.phantoms``). Metrics follow
 fastMRI (per volume, the volume maximum as data range, then the mean over volumes), also within the
 foreground mask of the clean volume. No learned MRI model exists yet: :func:`learned_rows` is its place.
 """
@@ -27,11 +27,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
-from scipy import ndimage
 from skimage.transform import resize
+from wavediff.datasets.mri.phantoms import brain_phantom, shepp_logan_3d
 from wavediff.modalities.mri import baselines, degrade
 from wavediff.modalities.mri.files import read_mri
 from wavediff.modalities.mri.metrics import aggregate, foreground_mask, volume_metrics
+from wavediff.modalities.mri.preprocess import volumes as split_volumes
 
 from wavediff.errors import InvalidInputError, MissingDependencyError
 from wavediff.report import markdown_table, provenance, write_report
@@ -66,10 +67,12 @@ SETTINGS = {
 
 
 # --------------------------------------------------------------------------------------------- volumes
-def find_volumes(data: str | Path) -> tuple[list[Path], list[tuple[Path, str]]]:
-    """NIfTI files under ``data`` (recursively, sorted) fit for the benchmark, and those left out with why."""
+def find_volumes(data: str | Path) -> tuple[dict[Path, np.ndarray], list[tuple[Path, str]]]:
+    """NIfTI files under ``data`` (recursively, sorted) fit for the benchmark with the volume each was read
+    to (each file is read once), and those left out with why."""
     files = sorted(p for p in Path(data).rglob("*") if p.is_file() and p.name.endswith((".nii", ".nii.gz")))
-    keep, skipped = [], []
+    keep: dict[Path, np.ndarray] = {}
+    skipped = []
     for path in files:
         try:
             arr = _first_volume(read_mri(path).data)
@@ -80,17 +83,13 @@ def find_volumes(data: str | Path) -> tuple[list[Path], list[tuple[Path, str]]]:
         if reason:
             skipped.append((path, reason))
         else:
-            keep.append(path)
+            keep[path] = arr
     return keep, skipped
 
 
 def _first_volume(data: np.ndarray) -> np.ndarray:
-    arr = np.asarray(data)
-    if arr.ndim == 4:
-        arr = arr[..., 0]
-    if arr.ndim != 3:
-        raise InvalidInputError(f"shape {arr.shape} is not a 3-D volume")
-    return arr
+    """A 3-D volume, or the first of 4-D data."""
+    return next(split_volumes(data))
 
 
 def _unfit(arr: np.ndarray) -> str | None:
@@ -122,32 +121,13 @@ def load_volume(path: Path, slices: int, size: int) -> np.ndarray:
     return crop(_first_volume(read_mri(path).data), slices, size)
 
 
-def _blob(shape: tuple[int, int, int], rng: np.random.Generator) -> np.ndarray:
-    """A smooth random blob in a dark background (the fallback generated volume), maximum 1."""
-    s, h, w = shape
-    zz, yy, xx = np.meshgrid(*(np.linspace(-1, 1, n) for n in shape), indexing="ij")
-    inside = (zz / 1.2) ** 2 + (yy / 0.75) ** 2 + (xx / 0.65) ** 2 < 1
-    texture = ndimage.gaussian_filter(rng.standard_normal(shape), (max(1, s / 6), h / 10, w / 10))
-    vol = inside * (0.6 + 0.4 * texture / max(float(np.abs(texture).max()), 1e-12))
-    vol = ndimage.gaussian_filter(vol, 0.7)
-    return vol / float(vol.max())
-
-
 def generated_volumes(
     n: int, slices: int, size: int, seed: int = 0
 ) -> tuple[list[tuple[str, np.ndarray]], str]:
     """``n`` generated volumes ``(slices, size, size)`` and a note of where they came from.
 
-    The brain phantom of ``wavediff.datasets.mri.phantoms`` (T1, T2, PD in turn, then Shepp-Logan) when it
-    is importable; smooth random blobs otherwise."""
+    The brain phantom of ``wavediff.datasets.mri.phantoms`` (T1, T2, PD in turn, then Shepp-Logan)."""
     depth = max(16, slices)
-    try:
-        from wavediff.datasets.mri.phantoms import brain_phantom, shepp_logan_3d
-    except ImportError as exc:
-        note = f"phantoms not importable ({exc}); generated smooth blobs instead"
-        print(note)
-        rng = np.random.default_rng(seed)
-        return [(f"blob {i}", _blob((slices, size, size), rng)) for i in range(n)], note
     out = []
     kinds = ("T1", "T2", "PD", "shepp-logan")
     for i in range(n):
@@ -348,17 +328,18 @@ def run(
         for path, why in skipped:
             print(f"left out {path}: {why}")
         if len(eligible) >= 2:
-            calib_path, test_paths = eligible[0], eligible[1 : 1 + n_vol]
-            calib, calib_name = load_volume(calib_path, slices, size), str(calib_path)
+            calib_path, *rest = eligible
+            test_paths = rest[:n_vol]
+            calib, calib_name = crop(eligible[calib_path], slices, size), str(calib_path)
             used_files = [calib_path, *test_paths]
         else:
-            test_paths = eligible[:n_vol]
+            test_paths = list(eligible)[:n_vol]
             gen, gen_note = generated_volumes(1, slices, size, seed=100)
             calib, calib_name = gen[0][1], f"generated ({gen[0][0]}; {gen_note})"
             used_files = list(test_paths)
         if not test_paths:
             raise InvalidInputError(f"no usable 3-D NIfTI volume under {data}")
-        test = [(str(p), load_volume(p, slices, size)) for p in test_paths]
+        test = [(str(p), crop(eligible[p], slices, size)) for p in test_paths]
         source = f"real NIfTI volumes under `{data}` ({len(eligible)} usable, {len(skipped)} left out)"
         left_out = skipped
     else:

@@ -139,7 +139,8 @@ def test_writer_leaves_input_alone_and_refuses_to_replace(tmp_path):
 
 def test_numpy_and_cross_format(tmp_path):
     np.save(tmp_path / "a.npy", np.arange(24.0).reshape(2, 3, 4))
-    image = read_mri(tmp_path / "a.npy")
+    with pytest.warns(DataWarning, match="no geometry"):
+        image = read_mri(tmp_path / "a.npy")
     assert image.source == "numpy" and np.array_equal(image.affine, np.eye(4)) and "identity" in image.meta["note"]
     write_mri(image, tmp_path / "a.nii.gz")
     np.testing.assert_array_equal(read_mri(tmp_path / "a.nii.gz").data, image.data)
@@ -437,7 +438,8 @@ def test_fastmri_read_and_write(tmp_path):
 
 def test_fastmri_without_reconstruction_uses_rss_of_ifft(tmp_path):
     kspace = _fastmri(tmp_path / "a.h5", with_recon=False)
-    image = read_mri(tmp_path / "a.h5")
+    with pytest.warns(DataWarning, match="stores no reconstruction: using the rss of ifft"):
+        image = read_mri(tmp_path / "a.h5")
     assert image.meta["reconstruction"] == "rss_of_ifft" and image.data.shape == (5, 32, 24)
     np.testing.assert_allclose(image.data, _rss_of_ifft(kspace), rtol=1e-4, atol=1e-5)
     write_mri(image, tmp_path / "b.h5")

@@ -18,13 +18,13 @@ Nothing is downloaded on import or by the tests; the loaders are tested on small
 from __future__ import annotations
 
 import gzip
-import hashlib
 import re
 from pathlib import Path
 
 import numpy as np
 
 from wavediff.errors import CorruptFileError, DataNotFoundError, InvalidInputError, MissingDependencyError
+from wavediff.report import sha256sum
 
 __all__ = [
     "IXI_URL",
@@ -192,7 +192,7 @@ def fetch_brainweb(subject: str = "04", path: str | Path | None = None) -> tuple
         )
     )
     load_brainweb(file)  # refuse an error page or a truncated download now
-    return file, hashlib.sha256(file.read_bytes()).hexdigest()
+    return file, sha256sum(file)
 
 
 def load_brainweb(path: str | Path) -> np.ndarray:

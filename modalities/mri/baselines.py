@@ -22,6 +22,7 @@ All inputs are left unchanged; outputs are new float (or complex) arrays of the 
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import numpy as np
@@ -31,15 +32,26 @@ from wavediff.classical import denoise_wavelet
 from wavediff.errors import InvalidInputError, MissingDependencyError, ShapeError
 from wavediff.operators import ifftc
 
+from .degrade import magnitude_image
+
 __all__ = ["nlm", "wavelet", "bm3d_slices", "bm4d_volume", "mppca", "patch2self", "zero_filled", "sigpy_cs"]
 
 
+def _library(module: str, advice: str) -> Any:
+    """``import module``, or a MissingDependencyError saying how to install it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise MissingDependencyError(advice) from None
+
+
+_NONCOMMERCIAL = "{} is the {} package (non-commercial licence, so not a wavediff dependency): pip install {}"
+
+
 def _magnitude(image: Any, sigma: float, ndims: tuple[int, ...] = (2, 3)) -> np.ndarray:
-    arr = np.asarray(image, dtype=np.float64)
+    arr = magnitude_image(image)
     if arr.ndim not in ndims:
         raise ShapeError(f"image of shape {arr.shape}: pass a slice (H, W) or a volume (slices, H, W)")
-    if not np.all(np.isfinite(arr)):
-        raise InvalidInputError("the image contains NaN or inf")
     if not sigma > 0:
         raise InvalidInputError(f"sigma={sigma} must be positive (estimate it with degrade.estimate_sigma)")
     return arr
@@ -62,10 +74,9 @@ def nlm(
     >>> bool(np.abs(nlm(y, 0.05) - x).mean() < np.abs(y - x).mean())
     True
     """
-    try:
-        from dipy.denoise.nlmeans import nlmeans
-    except ImportError:
-        raise MissingDependencyError("non-local means comes from dipy: pip install 'wavediff[mri]'") from None
+    nlmeans = _library(
+        "dipy.denoise.nlmeans", "non-local means comes from dipy: pip install 'wavediff[mri]'"
+    ).nlmeans
     arr = _magnitude(image, sigma)
     vol = arr[..., None] if arr.ndim == 2 else arr
     out = nlmeans(
@@ -95,12 +106,7 @@ def wavelet(image: Any, sigma: float, *, wavelet_name: str = "db2") -> np.ndarra
 
 def bm3d_slices(image: Any, sigma: float) -> np.ndarray:
     """BM3D (the ``bm3d`` package, non-commercial licence) on each slice, then the Rician bias correction."""
-    try:
-        import bm3d
-    except ImportError:
-        raise MissingDependencyError(
-            "BM3D is the bm3d package (non-commercial licence, so not a wavediff dependency): pip install bm3d"
-        ) from None
+    bm3d = _library("bm3d", _NONCOMMERCIAL.format("BM3D", "bm3d", "bm3d"))
     arr = _magnitude(image, sigma)
     slices = arr[None] if arr.ndim == 2 else arr
     out = np.stack([np.asarray(bm3d.bm3d(s, sigma_psd=sigma), dtype=np.float64) for s in slices])
@@ -109,12 +115,7 @@ def bm3d_slices(image: Any, sigma: float) -> np.ndarray:
 
 def bm4d_volume(image: Any, sigma: float) -> np.ndarray:
     """BM4D (the ``bm4d`` package, non-commercial licence) on the volume, then the Rician bias correction."""
-    try:
-        import bm4d
-    except ImportError:
-        raise MissingDependencyError(
-            "BM4D is the bm4d package (non-commercial licence, so not a wavediff dependency): pip install bm4d"
-        ) from None
+    bm4d = _library("bm4d", _NONCOMMERCIAL.format("BM4D", "bm4d", "bm4d"))
     arr = _magnitude(image, sigma, ndims=(3,))
     return _unbias(np.asarray(bm4d.bm4d(arr, sigma_psd=sigma), dtype=np.float64), sigma)
 
@@ -132,15 +133,15 @@ def _four_d(data: Any) -> np.ndarray:
 
 def mppca(data: Any, *, patch_radius: int = 2) -> np.ndarray:
     """dipy's MP-PCA denoising of 4-D data (the noise level is found by the Marchenko-Pastur law)."""
-    from dipy.denoise.localpca import mppca as _mppca
-
+    _mppca = _library("dipy.denoise.localpca", "MP-PCA comes from dipy: pip install 'wavediff[mri]'").mppca
     return np.asarray(_mppca(_four_d(data), patch_radius=patch_radius), dtype=np.float64)
 
 
 def patch2self(data: Any, bvals: Any) -> np.ndarray:
     """dipy's Patch2Self (self-supervised, per volume regression from the others) for DWI with ``bvals``."""
-    from dipy.denoise.patch2self import patch2self as _p2s
-
+    _p2s = _library(
+        "dipy.denoise.patch2self", "Patch2Self comes from dipy: pip install 'wavediff[mri]'"
+    ).patch2self
     arr = _four_d(data)
     b = np.asarray(bvals, dtype=np.float64)
     if b.shape != (arr.shape[-1],):

@@ -33,13 +33,22 @@ from wavediff.operators import fastmri_mask, fftc
 
 from .metrics import foreground_mask
 
-__all__ = ["rician", "smooth_phase", "coil_maps", "simulate_kspace", "undersample", "estimate_sigma"]
+__all__ = [
+    "magnitude_image",
+    "rician",
+    "smooth_phase",
+    "coil_maps",
+    "simulate_kspace",
+    "undersample",
+    "estimate_sigma",
+]
 
 #: fastMRI's centre fraction for each acceleration of its challenge
 CENTER_FRACTIONS = {4: 0.08, 8: 0.04}
 
 
-def _magnitude_image(image: Any, name: str = "image") -> np.ndarray:
+def magnitude_image(image: Any, name: str = "image") -> np.ndarray:
+    """``image`` as a finite, non-negative float64 array of at least 2 axes (the room's input check)."""
     arr = np.asarray(to_numpy(image, name), dtype=np.float64)
     check_array(arr, name)
     if arr.ndim < 2:
@@ -73,7 +82,7 @@ def rician(
     """
     x = np.asarray(image)
     is_complex = np.iscomplexobj(x)
-    mag = np.abs(x) if is_complex else _magnitude_image(x)
+    mag = np.abs(x) if is_complex else magnitude_image(x)
     if not np.all(np.isfinite(mag)):
         raise InvalidInputError("the image contains NaN or inf")
     if not 0 <= level < 1:
@@ -165,7 +174,7 @@ def simulate_kspace(
     >>> bool(np.allclose(np.abs(img), x))
     True
     """
-    mag = _magnitude_image(image)
+    mag = magnitude_image(image)
     g = _rng(rng)
     cplx = mag * np.exp(1j * smooth_phase(mag.shape, g)) if phase else mag.astype(np.complex128)
     out: dict[str, np.ndarray] = {"image": cplx}
@@ -241,7 +250,7 @@ def estimate_sigma(image: Any, method: str = "background", *, mask: Any = None) 
     >>> round(estimate_sigma(y, "background") / 0.05, 2), round(estimate_sigma(y, "mad") / 0.05, 2)
     (1.0, 1.06)
     """
-    arr = _magnitude_image(image)
+    arr = magnitude_image(image)
     if method in ("background", "mad"):
         vol = arr if arr.ndim <= 3 else arr[..., 0]
         fg = foreground_mask(vol) if mask is None else np.asarray(to_numpy(mask, "mask"), dtype=bool)

@@ -40,7 +40,7 @@ from wavediff.errors import (
     ShapeError,
     UnsupportedFormatError,
 )
-from wavediff.guards import check_output
+from wavediff.guards import check_output, warn
 from wavediff.modality import atomic_output
 
 from .dicom import is_dicom_file, read_dicom, write_dicom
@@ -143,6 +143,7 @@ def read_mri(path: str | os.PathLike, *, series: str | None = None, strict: bool
             raise UnsupportedFormatError(f"{p} holds {data.dtype} values; save a real-valued array")
         image = MRImage(data, np.eye(4), "numpy", meta={"path": str(p), "dtype": str(data.dtype),
                                                         "note": "identity affine: a .npy file carries no geometry"})
+        warn(f"{p} is a plain array with no geometry: 1 mm voxels and an identity affine are assumed")
     if image.data.size == 0:
         raise CorruptFileError(f"{p} holds no voxels (shape {image.data.shape}); the file was not written completely")
     _finite(image.data, str(p))
@@ -220,8 +221,11 @@ def _read_fastmri(path: Path) -> MRImage:
         recon = (coil.square().sum(dim=1).sqrt() if kspace.ndim == 4 else coil).numpy().astype(np.float32)
         meta["reconstruction"] = "rss_of_ifft" if kspace.ndim == 4 else "magnitude_of_ifft"
         meta["note"] = "no stored reconstruction: the root-sum-of-squares (multi-coil) or magnitude of ifftc(kspace), not cropped"
+        warn(f"{path} stores no reconstruction: using the {meta['reconstruction'].replace('_', ' ')} (k-space size, not cropped to 320 x 320)")
     affine = _ismrmrd_affine(text, recon.shape, "reconSpace" if key else "encodedSpace")
     meta["affine"] = "axis-aligned from the ISMRMRD field of view; orientation unknown" if affine is not None else "identity (no field of view)"
+    if affine is None:
+        warn(f"{path}: no field of view in its ISMRMRD header, so the voxel size is unknown: an identity affine is used")
     return MRImage(np.asarray(recon, dtype=np.float32), np.eye(4) if affine is None else affine, "fastmri", attrs, kspace, meta)
 
 
