@@ -1,11 +1,15 @@
 """MRI room: classical Rician denoising and undersampled k-space reconstruction on real and generated volumes.
 
-Usage: ``python3 -m benchmarks.mri [--data DIR] [--quick] [--out benchmarks/results/mri.md] [--max-volumes N]``
+Usage: ``python3 -m benchmarks.mri [--data DIR] [--quick] [--out benchmarks/results/mri.md] [--max-volumes N]
+[--model WEIGHTS] [--draws N]``
 
 Arms:
 (1) Rician denoising at 0.03, 0.05 and 0.09 of the volume maximum: the noisy input, wavelet (BayesShrink),
     dipy NLM, BM3D per slice and BM4D (the last two when the ``bm3d``/``bm4d`` packages are installed),
-    each given the true sigma, and NLM with sigma estimated from the background.
+    each given the true sigma, and NLM with sigma estimated from the background; the learned model
+    (``--model``, default the MRI room's shipped weights) through ``wavediff.Restorer`` as users call it,
+    with the true sigma and with the sigma the room estimates itself, its posterior mean in one network
+    evaluation; and the observed coverage of its 90 % intervals (mean +- 1.645 std of ``--draws`` draws).
 (2) Reconstruction of single-coil k-space simulated from the magnitude slices with a smooth random phase:
     4x and 8x equispaced (centre 0.08 / 0.04) and 4x random masks; zero-filled against sigpy's L1-wavelet
     and TV compressed sensing, whose ``lam`` is chosen from a grid on one held-out calibration volume.
@@ -14,7 +18,9 @@ Volumes: every 3-D NIfTI (the first volume of a 4-D one) under ``--data``, label
 out, the central slices of the last axis cropped and each slice resized; without ``--data`` generated
 volumes (``wavediff.datasets.mri.phantoms``). Metrics follow
 fastMRI (per volume, the volume maximum as data range, then the mean over volumes), also within the
-foreground mask of the clean volume. No learned MRI model exists yet: :func:`learned_rows` is its place.
+foreground mask of the clean volume. The learned model never saw the test volumes: the MRI recipe's
+``[train] exclude`` holds them out of ``wavediff train mri --data``, and the report says which files
+trained it (from the weights' JSON).
 """
 
 from __future__ import annotations
@@ -47,9 +53,8 @@ CASES = (
 METRICS = ("psnr", "ssim", "nmse", "psnr_fg", "ssim_fg", "nmse_fg")
 HEADER = ["PSNR (dB)", "SSIM", "NMSE", "PSNR fg (dB)", "SSIM fg", "NMSE fg"]
 MIN_SLICES, MIN_SIDE = 4, 32  # smaller images are "tiny" and left out
-LEARNED_NOTE = (
-    "learned model: not trained yet (no shipped MRI model; its rows will come from `learned_rows`)."
-)
+LEARNED_NOTE = "learned model: none (no shipped MRI model and no --model); only the classical rows below."
+COVERAGE_Z = 1.645  # mean +- z std: a 90 % interval for a Gaussian posterior
 
 #: settings of the two modes: slices and in-plane size of the crop, volumes, recon slices, sigpy iterations
 #: and the lam grid (k-space units; the images have maximum 1 and the FFT is orthonormal)
@@ -159,14 +164,82 @@ def denoisers(include_bm: bool = True) -> list[tuple[str, Callable[[np.ndarray, 
     return out
 
 
-def learned_rows(*args, **kwargs) -> list[dict]:
-    """Rows of the learned model, once one is trained: none yet.
+def learned_methods(restorer) -> list[tuple[str, str, Callable[[np.ndarray, float], np.ndarray]]]:
+    """``(name, sigma label, fn(noisy, sigma))`` of the learned model: with the true sigma, and with the sigma
+    the room estimates itself (as ``wavediff restore mri`` does without ``--sigma``); none without a model.
 
-    No shipped MRI model exists yet, so this returns ``[]``; when the MRI room ships a trained denoiser or
-    reconstruction prior, this function will run it on the same volumes and return rows shaped like the
-    classical ones (``method`` and the metrics), and the tables will gain them without other changes.
-    """
-    return []
+    Volumes here are ``(slices, H, W)``, so the room is told its slice axis (``axis=0``)."""
+    if restorer is None:
+        return []
+    name = "wavediff (posterior mean, 1 NFE)"
+    return [
+        (name, "true", lambda noisy, sigma: restorer.restore(noisy, sigma=sigma, axis=0)),
+        (name, "estimated by the room", lambda noisy, sigma: restorer.restore(noisy, axis=0)),
+    ]
+
+
+def load_restorer(model: str | Path | None):
+    """A Restorer for ``model`` (default: the MRI room's shipped weights), and a note of what it is; None
+    and the reason when there is no model."""
+    from wavediff.modalities.mri.adapter import MRI
+
+    from wavediff.pipeline import Restorer
+    from wavediff.training import read_meta
+
+    path = Path(model) if model is not None else MRI.weights_path()
+    if not path.is_file():
+        return None, LEARNED_NOTE
+    info = read_meta(path).get("info", {})
+    data = info.get("data", {})
+    names = sorted({Path(f["path"]).parts[0] for f in data.get("files", [])})
+    note = (
+        f"learned model: `{path.name}` (sha256 `{_sha(path)[:12]}`), trained by `{info.get('command', '?')}` "
+        f"for {info.get('steps', '?')} steps on {data.get('source', '?')} under `{data.get('folder', '-')}` "
+        f"({', '.join(names) or 'no files'}), held out: {', '.join(data.get('excluded', [])) or 'nothing'}."
+    )
+    return Restorer("mri", path, progress=False), note
+
+
+def _sha(path: Path) -> str:
+    from wavediff.report import sha256sum
+
+    return sha256sum(path)
+
+
+def coverage_arm(
+    volumes: Sequence[np.ndarray], restorer, levels: Sequence[float], draws: int, seed: int = 0
+) -> list[dict]:
+    """Per level: the observed coverage of mean +- 1.645 std of ``draws`` posterior draws (a nominal 90 %
+    Gaussian interval), whole volume and foreground, and the RMS error of the draws' mean over their std."""
+    rows = []
+    for li, level in enumerate(levels):
+        inside, inside_fg, ratio, times = [], [], [], []
+        for vi, clean in enumerate(volumes):
+            noisy = degrade.rician(clean, level, np.random.default_rng([seed, li, vi]))
+            t0 = time.perf_counter()
+            mean, std = restorer.restore(
+                noisy, n_draws=draws, return_std=True, sigma=level * float(clean.max()), axis=0
+            )
+            times.append(time.perf_counter() - t0)
+            hit = np.abs(mean - clean) <= COVERAGE_Z * std
+            fg = foreground_mask(clean)
+            inside.append(float(hit.mean()))
+            inside_fg.append(float(hit[fg].mean()))
+            ratio.append(
+                float(np.sqrt(np.mean((mean - clean)[fg] ** 2)) / max(np.sqrt(np.mean(std[fg] ** 2)), 1e-12))
+            )
+        rows.append(
+            {
+                "level": level,
+                "draws": draws,
+                "NFE / slice": restorer.evaluations_per_row(draws),
+                "coverage (nominal 0.90)": statistics.mean(inside),
+                "coverage fg": statistics.mean(inside_fg),
+                "RMS error / RMS std (fg)": statistics.mean(ratio),
+                "time / volume (s, median)": statistics.median(times),
+            }
+        )
+    return rows
 
 
 def _row(method: str, per_volume: list[dict], times: list[float], extra: dict | None = None) -> dict:
@@ -182,10 +255,13 @@ def denoise_arm(
     levels: Sequence[float] = LEVELS,
     seed: int = 0,
     include_bm: bool = True,
+    restorer=None,
 ) -> tuple[dict[float, list[dict]], list[str]]:
-    """Per level, rows of the noisy input and every denoiser (metrics averaged over volumes); and notes."""
+    """Per level, rows of the noisy input, every denoiser and the learned model when ``restorer`` is given
+    (metrics averaged over volumes); and notes."""
     notes: list[str] = []
     methods = denoisers(include_bm)
+    learned = learned_methods(restorer)
     tables: dict[float, list[dict]] = {}
     missing: set[str] = set()
     masks = [foreground_mask(v) for v in volumes]
@@ -221,6 +297,11 @@ def denoise_arm(
                 est_sigmas.append(s_hat / sigma)
             except (InvalidInputError, MissingDependencyError) as exc:
                 notes.append(f"NLM with estimated sigma: volume {vi} at {level} skipped ({exc})")
+            for name, how, fn in learned:
+                t0 = time.perf_counter()
+                est = fn(noisy, sigma)
+                times.setdefault((name, how), []).append(time.perf_counter() - t0)
+                scores.setdefault((name, how), []).append(volume_metrics(clean, est, mask=fg))
         rows = [_row("noisy input", scores["noisy input"], [], {"sigma": "-"})]
         for name, _ in methods:
             if name in scores and len(scores[name]) == len(volumes):
@@ -228,7 +309,9 @@ def denoise_arm(
         if "nlm est" in scores and len(scores["nlm est"]) == len(volumes):
             ratio = f"estimated ({min(est_sigmas):.2f}-{max(est_sigmas):.2f} x true)"
             rows.append(_row("NLM (dipy, Rician)", scores["nlm est"], times["nlm est"], {"sigma": ratio}))
-        rows += learned_rows(volumes, level)
+        rows += [
+            _row(name, scores[(name, how)], times[(name, how)], {"sigma": how}) for name, how, _ in learned
+        ]
         tables[level] = rows
     return tables, sorted(set(notes), key=notes.index)
 
@@ -302,7 +385,6 @@ def recon_arm(
                 rows.append(
                     _row(method, scores[method], times[method], {"lam": "-" if lam is None else f"{lam:g}"})
                 )
-        rows += learned_rows(volumes, case)
         tables[case[0]] = rows
     return tables
 
@@ -316,8 +398,10 @@ def run(
     command: str | None = None,
     include_bm: bool = True,
     settings: dict | None = None,
+    model: str | Path | None = None,
+    draws: int = 8,
 ) -> str:
-    """Run both arms and write the report to ``out``; returns its text."""
+    """Run both arms (and the learned model's coverage) and write the report to ``out``; returns its text."""
     t_start = time.perf_counter()
     cfg = dict(SETTINGS["quick" if quick else "full"], **(settings or {}))
     n_vol = max_volumes if max_volumes is not None else cfg["volumes"]
@@ -350,9 +434,12 @@ def run(
     vols = [v for _, v in test]
     print(f"{len(vols)} test volumes, calibration: {calib_name}")
 
+    restorer, learned_note = load_restorer(model)
+    print(learned_note)
     t0 = time.perf_counter()
-    den, den_notes = denoise_arm(vols, LEVELS, include_bm=include_bm)
+    den, den_notes = denoise_arm(vols, LEVELS, include_bm=include_bm, restorer=restorer)
     t_den = time.perf_counter() - t0
+    cover = coverage_arm(vols, restorer, LEVELS, draws) if restorer is not None and draws >= 2 else []
     t0 = time.perf_counter()
     lams = calibrate(calib, cfg["lams"], cfg["iters"], cfg["recon_slices"])
     rec = recon_arm(vols, lams, cfg["iters"], cfg["recon_slices"])
@@ -361,7 +448,7 @@ def run(
 
     vol_lines = "\n".join(f"  - `{n}`: {v.shape[0]} x {v.shape[1]} x {v.shape[2]}" for n, v in test)
     parts = [
-        "# MRI room: classical denoising and reconstruction baselines\n",
+        "# MRI room: learned denoising beside the classical baselines, and reconstruction baselines\n",
         provenance(
             command,
             data=used_files,
@@ -379,7 +466,7 @@ def run(
         "\n**Metrics.** fastMRI's: per volume (the volume's maximum as data range, SSIM the mean over slices), "
         "then the mean over volumes; `fg`: within the foreground mask of the clean volume "
         "(`foreground_mask`). Times: wall time per volume on this machine, median over volumes.\n",
-        f"**{LEARNED_NOTE}**\n",
+        f"**{learned_note}**\n",
         "## (1) Rician denoising\n",
         "Noise: Rician, sigma = level x the volume maximum, seeded. Every method but the last NLM row gets "
         "the true sigma; that row uses `estimate_sigma(noisy, 'background')`. BM3D/BM4D: the `bm3d`/`bm4d` "
@@ -388,6 +475,14 @@ def run(
     parts += [f"- {n}" for n in notes]
     for level, rows in den.items():
         parts += [f"\n### level {level} (sigma = {level} x max)\n", markdown_table(rows, digits=4)]
+    if cover:
+        parts += [
+            "\n### uncertainty: coverage of the learned model's 90 % intervals\n",
+            f"Per voxel, mean +- {COVERAGE_Z} x the standard deviation of {draws} posterior draws (the recipe's "
+            "sampler, true sigma); the share of clean voxels inside, whole volume and foreground, and the "
+            "foreground RMS error of the draws' mean over the RMS of their std (1 when the spread is calibrated).\n",
+            markdown_table(cover, digits=4),
+        ]
     parts += [
         "\n## (2) Reconstruction from undersampled single-coil k-space\n",
         f"k-space: orthonormal centred FFT of each magnitude slice times a smooth random phase "
@@ -419,6 +514,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument(
         "--max-volumes", type=int, default=None, help="test volumes at most (default 2 quick, 5 full)"
     )
+    ap.add_argument(
+        "--model", default=None, help="learned model's weights (default: the MRI room's shipped model)"
+    )
+    ap.add_argument(
+        "--draws", type=int, default=8, help="posterior draws for the coverage table (default 8; 0: none)"
+    )
     args = ap.parse_args(argv)
     command = ["python3", "-m", "benchmarks.mri"]
     if args.data:
@@ -428,7 +529,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     command += ["--out", args.out]
     if args.max_volumes is not None:
         command += ["--max-volumes", str(args.max_volumes)]
-    run(args.data, args.quick, args.out, args.max_volumes, command=shlex.join(command))
+    if args.model is not None:
+        command += ["--model", args.model]
+    if args.draws != 8:
+        command += ["--draws", str(args.draws)]
+    run(
+        args.data,
+        args.quick,
+        args.out,
+        args.max_volumes,
+        command=shlex.join(command),
+        model=args.model,
+        draws=args.draws,
+    )
 
 
 if __name__ == "__main__":

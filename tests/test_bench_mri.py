@@ -72,9 +72,37 @@ def test_denoising_arm_beats_noisy_input(volume):
         assert set(bench.HEADER) <= set(r)
 
 
-def test_learned_rows_is_the_empty_placeholder():
-    assert bench.learned_rows() == []
-    assert "not trained yet" in bench.LEARNED_NOTE
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    from wavediff.learning import train
+
+    recipe = {
+        "net": {"preset": "tiny"},
+        "train": {"batch_size": 2, "patch": 32, "phantoms": 1, "phantom_size": 48},
+        "sampler": {"steps": 2},
+    }
+    return train(
+        "mri", steps=2, out=tmp_path_factory.mktemp("w") / "w.safetensors", recipe=recipe, progress=False
+    )
+
+
+def test_without_a_model_there_are_no_learned_rows(tmp_path):
+    restorer, note = bench.load_restorer(tmp_path / "none.safetensors")
+    assert restorer is None and note == bench.LEARNED_NOTE
+    assert bench.learned_methods(None) == []
+
+
+def test_learned_rows_and_coverage_come_from_the_restorer(volume, tiny_model):
+    restorer, note = bench.load_restorer(tiny_model)
+    assert "simulated by the mri room" in note and "2 steps" in note
+    tables, _ = bench.denoise_arm([volume], levels=(0.09,), include_bm=False, restorer=restorer)
+    learned = [r for r in tables[0.09] if r["method"].startswith("wavediff")]
+    assert [r["sigma"] for r in learned] == ["true", "estimated by the room"]
+    assert all(np.isfinite(r["PSNR (dB)"]) for r in learned)
+    (row,) = bench.coverage_arm([volume], restorer, (0.09,), draws=2)
+    assert 0.0 <= row["coverage (nominal 0.90)"] <= 1.0 and row[
+        "NFE / slice"
+    ] == restorer.evaluations_per_row(2)
 
 
 def test_reconstruction_arm(volume, monkeypatch):
@@ -98,9 +126,16 @@ def test_run_writes_report_with_provenance(data, tmp_path, monkeypatch):
     monkeypatch.setitem(bench.SETTINGS, "quick", TINY)
     monkeypatch.setattr(bench, "LEVELS", (0.09,))
     out = tmp_path / "mri.md"
-    text = bench.run(str(data), True, out, command="python3 -m benchmarks.mri --quick", include_bm=False)
+    text = bench.run(
+        str(data),
+        True,
+        out,
+        command="python3 -m benchmarks.mri --quick",
+        include_bm=False,
+        model=tmp_path / "none",
+    )
     assert out.read_text() == text
     assert text.count("**Provenance.**") == 1 and "`python3 -m benchmarks.mri --quick`" in text
     assert "blob.nii.gz" in text and "sha256" in text and "label map" in text
-    assert "learned model: not trained yet" in text and "Total run time" in text
+    assert bench.LEARNED_NOTE in text and "Total run time" in text
     assert "| zero-filled |" in text and "| noisy input |" in text

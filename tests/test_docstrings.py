@@ -30,6 +30,8 @@ MODULES = [
     "wavediff.modalities.mri.preprocess",
     "wavediff.datasets.mri.phantoms",
     "wavediff.datasets.mri.downloads",
+    "wavediff.datasets.mri.shipped",
+    "wavediff.modalities.mri.adapter",
     "wavediff.modalities.eeg.artifacts",
     "wavediff.modalities.eeg.artifacts.ocular",
     "wavediff.modalities.eeg.artifacts.muscle",

@@ -46,6 +46,9 @@ __all__ = [
 #: fastMRI's centre fraction for each acceleration of its challenge
 CENTER_FRACTIONS = {4: 0.08, 8: 0.04}
 
+#: accepted mean / rms of background voxels for the 'background' estimate (Rayleigh: 0.886)
+RAYLEIGH_RATIO = (0.80, 0.95)
+
 
 def magnitude_image(image: Any, name: str = "image") -> np.ndarray:
     """``image`` as a finite, non-negative float64 array of at least 2 axes (the room's input check)."""
@@ -236,7 +239,9 @@ def estimate_sigma(image: Any, method: str = "background", *, mask: Any = None) 
     """The Gaussian noise std behind a magnitude image (slice, volume, or 4-D with repetitions last).
 
     ``'background'``: ``sqrt(mean(m^2) / 2)`` over voxels outside the dilated foreground (``mask`` or
-    :func:`~wavediff.modalities.mri.metrics.foreground_mask`), exact for a Rayleigh background.
+    :func:`~wavediff.modalities.mri.metrics.foreground_mask`), exact for a Rayleigh background; refused
+    (:class:`~wavediff.errors.InvalidInputError`) when those voxels are not Rayleigh-like (mean / rms
+    outside :data:`RAYLEIGH_RATIO`: a zeroed background, or no background in a cropped image).
     ``'mad'``: ``median(|d|) / 0.6745`` of the finest diagonal Haar coefficients inside the eroded
     foreground (Donoho 1995); biased up by fine anatomy, down where the SNR is low. ``'dipy'``:
     ``dipy.denoise.noise_estimate.estimate_sigma`` (median over slices of a 3-D volume). ``'piesno'``:
@@ -262,7 +267,17 @@ def estimate_sigma(image: Any, method: str = "background", *, mask: Any = None) 
                 raise InvalidInputError(
                     "fewer than 50 background voxels: the image is cropped to the object; use method='mad' or give sigma"
                 )
-            return float(np.sqrt(np.mean(vol[bg] ** 2) / 2))
+            b = vol[bg]
+            power = float(np.mean(b**2))
+            # a Rayleigh background has mean / rms = sqrt(pi / 4) = 0.886; signal (a cropped object) or a
+            # zeroed background (skull-stripped, masked exports) does not, and would give a wrong sigma
+            ratio = float(np.mean(b)) / np.sqrt(power) if power > 0 else 0.0
+            if not RAYLEIGH_RATIO[0] <= ratio <= RAYLEIGH_RATIO[1]:
+                raise InvalidInputError(
+                    f"the background is not Rayleigh noise (mean / rms = {ratio:.3f}, Rayleigh: 0.886): it is zeroed "
+                    "(masked or skull-stripped) or holds signal; use method='mad' or give sigma"
+                )
+            return float(np.sqrt(power / 2))
         d = _finest_diagonal(vol)
         inner = ndimage.binary_erosion(fg, iterations=2)
         keep = inner[..., ::2, ::2][..., : d.shape[-2], : d.shape[-1]]

@@ -167,6 +167,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _check_input(room: Any, path: str) -> Path:
     """The input file of a command, checked before any model is loaded."""
     p = Path(path)
+    if p.is_dir() and getattr(room, "reads_folders", False):
+        return p  # a recording that is a folder (a DICOM series): the room's reader checks it
     if p.is_dir():
         raise InvalidInputError(f"input {p} is a folder; pass one {room.name} file ({', '.join(room.extensions)})")
     if not p.is_file():
@@ -185,6 +187,10 @@ def _room_options(room: Any, args: argparse.Namespace) -> dict[str, Any]:
         if "montage" not in params:
             raise InvalidInputError(f"--montage applies to rooms with electrode positions; the {room.name} room takes none")
         options["montage"] = args.montage  # the room reads it (a wrong name or file: one error line, exit 2)
+    if args.sigma is not None:
+        if "sigma" not in params:
+            raise InvalidInputError(f"--sigma applies to rooms with a noise level (mri); the {room.name} room takes none")
+        options["sigma"] = args.sigma
     if "verbose" in params:
         options["verbose"] = "error"  # the summary is printed once, below, from Restorer.report
     return options
@@ -326,6 +332,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--montage", default=None, metavar="NAME|FILE",
         help="EEG: electrode positions, a built-in MNE montage (standard_1020, biosemi64...) or a file (.elc .sfp .loc .bvef...); "
         "default: the file's own, else the 10-05 positions of the channel names",
+    )
+    p.add_argument(
+        "--sigma", type=float, default=None,
+        help="MRI: the Rician noise level in the image's units (default: estimated from the background, else by MAD)",
     )
     p.add_argument("--device", default="cpu")
     p.add_argument("--seed", type=int, default=0)

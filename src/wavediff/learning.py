@@ -110,15 +110,17 @@ def _room_for_training(modality: Modality | str, settings: dict[str, Any], overr
     return modality
 
 
-def _data_record(room: Modality, data: str | os.PathLike | None) -> dict[str, Any]:
-    """Which data a training run used: the room's simulator, or the user's files with their sha256."""
+def _data_record(room: Modality, data: str | os.PathLike | None, exclude: Any = ()) -> dict[str, Any]:
+    """Which data a training run used: the room's simulator, or the user's files with their sha256
+    (less those the recipe's ``[train] exclude`` globs hold out, which are recorded)."""
     if data is None:
         return {"source": f"simulated by the {room.name} room (its training_data without --data)"}
     root = Path(data)
-    files = room.data_files(root)
+    files = room.data_files(root, exclude=exclude) if exclude else room.data_files(root)
     return {
         "source": "user files",
         "folder": str(root.resolve()),
+        **({"excluded": list(exclude)} if exclude else {}),
         "files": [{"path": str(f.relative_to(root)), "bytes": f.stat().st_size, "sha256": sha256sum(f)} for f in files],
     }
 
@@ -185,7 +187,7 @@ def train(
     model = model_from_recipe(full, room.spatial_dims, int(full.get("data", {}).get("channels", 1)), layout=layout)
     if init_path is not None:
         _load_init(model, init_path)
-    provenance = _data_record(room, data)
+    provenance = _data_record(room, data, train_cfg.get("exclude", ()))
     batches = room.training_data(full, seed=seed) if data is None else room.training_data(full, seed=seed, data=Path(data))
     trainer = Trainer(
         model,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import fnmatch
 import functools
 import importlib
 import importlib.metadata
@@ -122,6 +123,7 @@ class Modality(abc.ABC):
     free_settings: ClassVar[tuple[str, ...]] = ()
     write_extensions: ClassVar[tuple[str, ...] | None] = None
     ignored_warnings: ClassVar[tuple[str, ...]] = ()  # library notes about file names, not content
+    reads_folders: ClassVar[bool] = False  # a recording that is a folder of files (a DICOM series)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -216,8 +218,9 @@ class Modality(abc.ABC):
         """
         raise ModalityError(f"modality {self.name!r} does not provide training data; it has no learned model yet")
 
-    def data_files(self, folder: str | os.PathLike) -> list[Path]:
-        """The files under ``folder`` (recursively, sorted) whose suffix is one of :attr:`extensions`.
+    def data_files(self, folder: str | os.PathLike, exclude: Any = ()) -> list[Path]:
+        """The files under ``folder`` (recursively, sorted) whose suffix is one of :attr:`extensions`,
+        less those whose path relative to it matches a glob of ``exclude`` (the recipe's held-out files).
 
         Raises :class:`~wavediff.errors.DataNotFoundError` when the folder is missing or holds none.
         """
@@ -226,6 +229,7 @@ class Modality(abc.ABC):
             raise DataNotFoundError(f"--data {root}: no such folder; pass a folder of {self.name} files")
         exts = tuple(e.lower() for e in self.extensions)
         found = sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".") and p.name.lower().endswith(exts))
+        found = [p for p in found if not any(fnmatch.fnmatch(p.relative_to(root).as_posix(), g) for g in exclude or ())]
         if not found:
             raise DataNotFoundError(
                 f"{root} holds no {self.name} files ({', '.join(self.extensions) or 'no formats declared'}); "
@@ -282,16 +286,16 @@ def _checked_read(read: Any) -> Any:
         from .guards import library_warnings
 
         p = Path(path)
-        if p.is_dir():
+        if p.is_dir() and not self.reads_folders:
             raise InvalidInputError(f"{p} is a folder; pass one {self.name} file ({', '.join(self.extensions)})")
-        if self.extensions and not p.name.lower().endswith(tuple(e.lower() for e in self.extensions)):
+        if self.extensions and not p.is_dir() and not p.name.lower().endswith(tuple(e.lower() for e in self.extensions)):
             raise UnsupportedFormatError(
                 f"{p.name}: the {self.name} room does not read {p.suffix or 'files without a suffix'!r}; "
                 f"use one of {', '.join(self.extensions)}"
             )
         if not p.exists():
             raise DataNotFoundError(f"{p}: no such file; check the path")
-        if p.stat().st_size == 0:
+        if p.is_file() and p.stat().st_size == 0:
             raise CorruptFileError(f"{p} is empty (0 bytes); the file was not written completely")
         with library_warnings(p, strict=strict, ignore=self.ignored_warnings):
             try:

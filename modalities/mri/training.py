@@ -1,0 +1,192 @@
+"""Training pairs for the MRI room: real (or phantom) volumes, Rician noise at a random level, random crops.
+
+* :func:`volume_pool` - the volumes of a folder (``wavediff train mri --data DIR``): every NIfTI file and
+  every folder of ``.dcm`` files read as one series (the first volume of 4-D data), minus the files the
+  recipe's ``[train] exclude`` patterns hold out (the benchmark's test subjects). Without a folder the
+  pool is procedural (``wavediff.datasets.mri.phantoms``: T1/T2/PD heads and the Shepp-Logan phantom).
+* :func:`training_batches` - the batch function: a slice along a random axis of a random volume, resized
+  by a random factor (as acquisitions differ in resolution, and the benchmark shrinks its slices), a
+  random crop, flips and quarter turns, Rician noise at a level log-uniform in ``[train] noise``
+  (units of the volume's 99.5th percentile), then the scaling :meth:`MRI.to_tensor` applies at
+  restore time: clipped at 1 with the clipped excess kept, so the target is what makes the restored
+  image equal the clean one. The second channel is the noise level map (FFDNet's non-blind input).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import warnings
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from wavediff.errors import DataNotFoundError, WavediffError
+
+from .files import read_mri
+from .preprocess import volumes
+
+__all__ = ["volume_pool", "phantom_pool", "training_batches", "excluded"]
+
+MIN_SIDE = 32  # voxels: thinner volumes (single slices, scout images) give no 2-D training slice
+
+
+def excluded(path: Path, root: Path, patterns: Any) -> bool:
+    """Whether ``path`` (relative to ``root``, '/'-separated) matches one of the glob ``patterns``."""
+    rel = path.relative_to(root).as_posix()
+    return any(fnmatch.fnmatch(rel, p) for p in patterns or ())
+
+
+def _neighbour_correlation(vol: np.ndarray) -> float:
+    """Correlation of in-plane neighbours over the volume's slices (about 0.9 for MR images, 0 for white noise)."""
+    a, b = vol[:-1].ravel().astype(np.float64), vol[1:].ravel().astype(np.float64)
+    return float(np.corrcoef(a, b)[0, 1]) if a.std() > 0 and b.std() > 0 else 0.0
+
+
+def _usable(arr: np.ndarray) -> np.ndarray | None:
+    vol = np.clip(np.asarray(next(volumes(arr)), dtype=np.float32), 0, None)
+    if vol.ndim != 3 or sorted(vol.shape)[1] < MIN_SIDE or not np.isfinite(vol).all():
+        return None
+    if np.allclose(vol, np.round(vol)) and np.unique(vol).size < 16:  # a label map
+        return None
+    if (
+        _neighbour_correlation(vol) < 0.3
+    ):  # white noise, e.g. test files whose pixels were replaced when anonymised
+        return None
+    high = float(np.percentile(vol, 99.5))
+    return vol / high if high > 0 else None
+
+
+def volume_pool(root: str | Path, exclude: Any = ()) -> tuple[list[np.ndarray], list[str]]:
+    """The usable volumes under ``root`` (each divided by its 99.5th percentile) and their relative paths.
+
+    NIfTI files are read one by one, ``.dcm`` files folder by folder as one series; files matching an
+    ``exclude`` glob (relative to ``root``) are left out. Unreadable and tiny volumes, label maps and white noise (anonymised test
+    files) are skipped
+    with a warning naming them.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise DataNotFoundError(
+            f"--data {root}: no such folder; pass a folder of NIfTI files or DICOM series"
+        )
+    sources: list[Path] = []
+    series: dict[Path, list[Path]] = defaultdict(list)
+    for p in sorted(root.rglob("*")):
+        if not p.is_file() or p.name.startswith(".") or excluded(p, root, exclude):
+            continue
+        name = p.name.lower()
+        if name.endswith((".nii", ".nii.gz")):
+            sources.append(p)
+        elif name.endswith(".dcm"):
+            series[p.parent].append(p)
+    sources += sorted(series)
+    vols, names, skipped = [], [], []
+    for src in sources:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                vol = _usable(read_mri(src).data)
+        except (WavediffError, ValueError, OSError) as exc:
+            skipped.append(f"{src.relative_to(root)} ({type(exc).__name__})")
+            continue
+        if vol is None:
+            skipped.append(f"{src.relative_to(root)} (tiny, a label map or white noise)")
+            continue
+        vols.append(vol)
+        names.append(src.relative_to(root).as_posix())
+    if skipped:
+        warnings.warn(f"MRI training: {len(skipped)} source(s) not used: {'; '.join(skipped)}", stacklevel=2)
+    if not vols:
+        raise DataNotFoundError(
+            f"{root} holds no usable MR volume (NIfTI or a folder of .dcm files) to train on"
+        )
+    return vols, names
+
+
+def phantom_pool(n: int, seed: int, size: int = 96) -> list[np.ndarray]:
+    """``n`` procedural volumes: brain phantoms in turn T1, T2, PD, and one Shepp-Logan."""
+    from wavediff.datasets.mri.phantoms import brain_phantom, shepp_logan_3d
+
+    out = []
+    for i in range(n):
+        kind = ("T1", "T2", "PD")[i % 3]
+        vol = brain_phantom((size, size, size), rng=seed + i, contrast=kind)
+        out.append(np.asarray(vol, dtype=np.float32))
+    out.append(np.asarray(shepp_logan_3d((size, size, size)), dtype=np.float32))
+    return [v / float(np.percentile(v, 99.5)) for v in out]
+
+
+def _resize(img: np.ndarray, factor: float) -> np.ndarray:
+    from skimage.transform import resize
+
+    if factor >= 0.999:
+        return img
+    shape = tuple(max(8, round(s * factor)) for s in img.shape)
+    if any(n >= s for n, s in zip(shape, img.shape)):
+        return img
+    return resize(
+        img, shape, order=1, anti_aliasing=True, anti_aliasing_sigma=0.5 / factor, preserve_range=True
+    )
+
+
+def _crop(vol: np.ndarray, size: int, rng: np.random.Generator, scale: tuple[float, float]) -> np.ndarray:
+    """A ``size`` x ``size`` crop of a random slice of ``vol`` along a random axis, randomly resized."""
+    axes = [a for a in range(3) if sorted(np.delete(vol.shape, a))[0] >= MIN_SIDE] or [
+        int(np.argmin(vol.shape))
+    ]
+    axis = int(rng.choice(axes))
+    n = vol.shape[axis]
+    index = int(rng.integers(int(0.1 * n), max(int(0.1 * n) + 1, int(0.9 * n))))
+    img = np.take(vol, index, axis=axis)
+    factor = rng.uniform(*scale)
+    factor = max(factor, min(1.0, size / min(img.shape)))  # no smaller than the crop unless it is already
+    # the region that resizes to the crop (with a margin for the anti-aliasing filter), then only that is resized
+    need = min(int(np.ceil(size / factor)) + 4, *img.shape)
+    i, j = (int(rng.integers(0, s - need + 1)) for s in img.shape)
+    img = _resize(img[i : i + need, j : j + need], factor)
+    pad = [(0, max(0, size - s)) for s in img.shape]
+    if any(p[1] for p in pad):
+        img = np.pad(img, pad, mode="reflect" if min(img.shape) > 1 else "edge")
+    i, j = (int(rng.integers(0, s - size + 1)) for s in img.shape)
+    img = img[i : i + size, j : j + size]
+    if rng.random() < 0.5:
+        img = img[:, ::-1]
+    return np.rot90(img, int(rng.integers(4)))
+
+
+def training_batches(room: Any, recipe: dict[str, Any], seed: int = 0, data: Path | None = None) -> Any:
+    """The batch function ``fn(generator, n) -> (clean (n, 1, P, P), degraded (n, 2, P, P))`` (see the module notes)."""
+    cfg = recipe.get("train", {})
+    if data is None:
+        pool = phantom_pool(int(cfg.get("phantoms", 6)), seed, int(cfg.get("phantom_size", 96)))
+    else:
+        pool, _ = volume_pool(data, cfg.get("exclude", ()))
+    size = int(cfg.get("patch", 64))
+    lo, hi = (float(v) for v in cfg.get("noise", [0.005, 0.25]))
+    scale = tuple(float(v) for v in cfg.get("scale", [0.3, 1.0]))
+    gain = tuple(float(v) for v in cfg.get("gain", [0.85, 1.1]))
+    clean_share = float(cfg.get("clean_fraction", 0.02))
+    context = int(recipe.get("data", {}).get("context_channels", 1))
+    weights = np.array([v.size**0.5 for v in pool])
+    weights /= weights.sum()
+
+    def batch(generator: torch.Generator, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, (1,), generator=generator)))
+        clean = np.empty((n, 1, size, size), np.float32)
+        noisy = np.empty((n, 2, size, size), np.float32)
+        for k in range(n):
+            x = _crop(pool[int(rng.choice(len(pool), p=weights))], size, rng, scale)
+            sigma = 0.0 if rng.random() < clean_share else float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
+            y = np.abs(x + sigma * (rng.standard_normal(x.shape) + 1j * rng.standard_normal(x.shape)))
+            g = rng.uniform(*gain)  # the restore-time scale comes from the noisy volume's percentile
+            x, y, sigma = x * g, y * g, sigma * g
+            excess = y - np.clip(y, 0.0, 1.0)
+            clean[k, 0] = x - excess
+            noisy[k, 0] = y - excess
+            noisy[k, 1] = sigma
+        return torch.from_numpy(clean), torch.from_numpy(noisy[:, : 1 + context])
+
+    return batch
