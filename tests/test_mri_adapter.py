@@ -178,9 +178,9 @@ def test_degrade_is_reproducible_and_defined_as_the_field_defines_it():
         0.05, rel=0.15
     )  # Rayleigh: sigma = level x max
     k = room.degrade(clean, np.random.default_rng(3), level=0.0, kind="kspace", acceleration=4)
-    assert k["kspace"].shape == (2, 64, 64) and k["image"].shape == clean.shape
-    sampled = np.abs(k["kspace"]).sum(axis=(0, 1)) > 0
-    assert 0.2 < sampled.mean() < 0.35  # about a quarter of the lines
+    assert k["kspace"].shape == (2, 64, 64) and k["image"].shape == clean.shape and k["slice_axis"] == 2
+    assert k["mask"].shape == (64, 64) and k["mask"].mean() == pytest.approx(0.25, abs=0.03)  # a quarter of the lines
+    assert np.all(k["kspace"][:, ~k["mask"]] == 0)
     with pytest.raises(InvalidInputError, match="kind"):
         room.degrade(clean, np.random.default_rng(0), kind="motion")
 

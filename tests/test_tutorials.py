@@ -30,6 +30,15 @@ def test_tutorial_executes(path, tmp_path, monkeypatch):
         # the notebook's own claim, checked: the transform is exactly invertible
         line = next(ln for ln in printed.splitlines() if ln.startswith("max reconstruction error:"))
         assert float(line.split(":")[1]) < 1e-5
+    if path.stem == "mri":
+        assert "affine kept: True | data kept: True" in printed  # the NIfTI round trip it shows
+        ratio = float(next(ln for ln in printed.splitlines() if ln.startswith("noise estimate / true:")).split(":")[1])
+        assert 0.9 < ratio < 1.1
+        table = {ln[:24].strip(): ln[24:].split() for ln in printed.splitlines() if ln[:24].strip() in ("noisy input", "NLM (dipy, Rician)", "wavediff")}
+        assert float(table["NLM (dipy, Rician)"][0]) > float(table["noisy input"][0])  # PSNR: the baseline does denoise
+        if "wavediff" in table:  # a shipped model: its intervals' coverage is printed, its result written with the affine
+            assert "coverage of the 90 % intervals" in printed and "affine kept: True" in printed.split("written:")[1]
+        assert float(printed.split("sampled: ")[1].split()[0]) == pytest.approx(0.25, abs=0.03)
     if path.stem == "eeg":
         from wavediff.modalities.eeg.cleaners import CLEANERS, ICA_EOG
 
@@ -59,3 +68,4 @@ def test_tutorial_executes(path, tmp_path, monkeypatch):
             assert n_images >= c.source.count("plt.show()"), (n_images, c.source[:120])
         images = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
         assert len(images) >= (5 if learned else 4)
+

@@ -275,7 +275,7 @@ class MRI(Modality):
             sim = _degrade.simulate_kspace(
                 slices, rng, noise=float(level) * float(slices.max()) if level else 0.0
             )
-            masked, _ = _degrade.undersample(
+            masked, mask = _degrade.undersample(
                 sim["kspace"],
                 options.get("acceleration", 4),
                 options.get("center_fraction"),
@@ -289,12 +289,10 @@ class MRI(Modality):
             )
             image = from_slices(zf, axis)
             image = image[..., 0] if data.ndim == 2 else image
-            out = self._native(image, {"source": clean})
-            return (
-                dataclasses.replace(out, kspace=masked)
-                if isinstance(out, MRImage)
-                else {"image": image, "kspace": masked}
-            )
+            if isinstance(clean, MRImage):
+                meta = {**clean.meta, "mask": mask, "slice_axis": axis}
+                return dataclasses.replace(clean, data=image, kspace=masked, meta=meta)
+            return {"image": image, "kspace": masked, "mask": mask, "slice_axis": axis}
         raise InvalidInputError(
             f"kind={kind!r}: use 'rician' (magnitude noise) or 'kspace' (undersampled acquisition)"
         )
