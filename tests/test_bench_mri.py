@@ -139,3 +139,9 @@ def test_run_writes_report_with_provenance(data, tmp_path, monkeypatch):
     assert "blob.nii.gz" in text and "sha256" in text and "label map" in text
     assert bench.LEARNED_NOTE in text and "Total run time" in text
     assert "| zero-filled |" in text and "| noisy input |" in text
+
+
+def test_memory_arm_reports_peak_rss_from_a_fresh_process(tiny_model):
+    (row,) = bench.memory_arm([16], tiny_model)
+    assert row["volume"] == "16^3" and row["peak RSS (MiB)"] > 0 and row["restore time (s)"] > 0
+    assert row["float32 volume (MiB)"] == pytest.approx(16**3 * 4 / 2**20)
