@@ -39,6 +39,7 @@ from wavediff.modalities.mri import baselines, degrade
 from wavediff.modalities.mri.files import read_mri
 from wavediff.modalities.mri.metrics import aggregate, foreground_mask, volume_metrics
 from wavediff.modalities.mri.preprocess import volumes as split_volumes
+from wavediff.modalities.mri.recon import pnp_hqs
 
 from wavediff.errors import InvalidInputError, MissingDependencyError
 from wavediff.report import markdown_table, provenance, write_report
@@ -262,7 +263,10 @@ def _kspaces(vol: np.ndarray, case: tuple, seed: int) -> list[tuple[np.ndarray, 
     return out
 
 
-def _recon(method: str, kspaces, lam: float, iters: int) -> np.ndarray:
+def _recon(method: str, kspaces, lam, iters: int, restorer=None) -> np.ndarray:
+    if method == PNP:
+        k, m = np.stack([k for k, _ in kspaces]), np.stack([m for _, m in kspaces])
+        return pnp_hqs(k, m, restorer, levels=lam[:2], iters=lam[2])
     if method == "zero-filled":
         return np.stack([baselines.zero_filled(k, m) for k, m in kspaces])
     kind = "wavelet" if "wavelet" in method else "tv"
@@ -270,25 +274,43 @@ def _recon(method: str, kspaces, lam: float, iters: int) -> np.ndarray:
 
 
 RECON_METHODS = ("zero-filled", "sigpy L1-wavelet (db4)", "sigpy TV")
+PNP = "wavediff PnP-HQS (learned denoiser)"
+#: PnP schedules (first level, last level, iterations = network evaluations per slice), chosen per case on
+#: the calibration volume like sigpy's lam
+PNP_GRID = ((0.05, 0.02, 3), (0.08, 0.02, 6), (0.1, 0.03, 10))
 
 
-def calibrate(calib: np.ndarray, lams: Sequence[float], iters: int, n_slices: int, seed: int = 99) -> dict:
+def _methods(restorer) -> tuple[str, ...]:
+    return RECON_METHODS + ((PNP,) if restorer is not None else ())
+
+
+def _lam_label(lam) -> str:
+    if lam is None:
+        return "-"
+    return f"{lam[0]:g}-{lam[1]:g}, {lam[2]} NFE" if isinstance(lam, tuple) else f"{lam:g}"
+
+
+def calibrate(
+    calib: np.ndarray, lams: Sequence[float], iters: int, n_slices: int, seed: int = 99, restorer=None
+) -> dict:
     """``lam`` per (case, sigpy method) maximising the calibration volume's PSNR; never the test volumes."""
     vol = _slices(calib, n_slices)
     fg = foreground_mask(vol)
     chosen = {}
     for case in CASES:
         ks = _kspaces(vol, case, seed)
-        for method in RECON_METHODS[1:]:
+        for method in _methods(restorer)[1:]:
+            grid = PNP_GRID if method == PNP else lams
             scores = {
-                lam: volume_metrics(vol, _recon(method, ks, lam, iters), mask=fg)["psnr"] for lam in lams
+                lam: volume_metrics(vol, _recon(method, ks, lam, iters, restorer), mask=fg)["psnr"]
+                for lam in grid
             }
             chosen[(case[0], method)] = max(scores, key=scores.get)
     return chosen
 
 
 def recon_arm(
-    volumes: Sequence[np.ndarray], lams: dict, iters: int, n_slices: int, seed: int = 0
+    volumes: Sequence[np.ndarray], lams: dict, iters: int, n_slices: int, seed: int = 0, restorer=None
 ) -> dict[str, list[dict]]:
     """Per case, rows of zero-filled and sigpy CS (with the calibrated ``lam``) averaged over volumes."""
     tables = {}
@@ -299,22 +321,26 @@ def recon_arm(
             vol = _slices(full, n_slices)
             fg = foreground_mask(vol)
             ks = _kspaces(vol, case, seed + 10 * ci + vi)
-            for method in RECON_METHODS:
+            for method in _methods(restorer):
                 lam = lams.get((case[0], method), 0.0)
                 t0 = time.perf_counter()
                 try:
-                    est = _recon(method, ks, lam, iters)
+                    est = _recon(method, ks, lam, iters, restorer)
                 except MissingDependencyError as exc:
                     print(f"{method} skipped: {exc}")
                     continue
                 times.setdefault(method, []).append(time.perf_counter() - t0)
                 scores.setdefault(method, []).append(volume_metrics(vol, est, mask=fg))
         rows = []
-        for method in RECON_METHODS:
+        for method in _methods(restorer):
             if method in scores and len(scores[method]) == len(volumes):
-                lam = lams.get((case[0], method))
                 rows.append(
-                    _row(method, scores[method], times[method], {"lam": "-" if lam is None else f"{lam:g}"})
+                    _row(
+                        method,
+                        scores[method],
+                        times[method],
+                        {"lam": _lam_label(lams.get((case[0], method)))},
+                    )
                 )
         tables[case[0]] = rows
     return tables
@@ -373,8 +399,8 @@ def run(
     cover = coverage_arm(vols, restorer, LEVELS, draws) if restorer is not None and draws >= 2 else []
     memory = memory_arm(cfg["memory"], model) if restorer is not None and cfg.get("memory") else []
     t0 = time.perf_counter()
-    lams = calibrate(calib, cfg["lams"], cfg["iters"], cfg["recon_slices"])
-    rec = recon_arm(vols, lams, cfg["iters"], cfg["recon_slices"])
+    lams = calibrate(calib, cfg["lams"], cfg["iters"], cfg["recon_slices"], restorer=restorer)
+    rec = recon_arm(vols, lams, cfg["iters"], cfg["recon_slices"], restorer=restorer)
     t_rec = time.perf_counter() - t0
     notes += den_notes
 
@@ -433,7 +459,11 @@ def run(
         "different seed per slice. sigpy: `L1WaveletRecon` (db4) / `TotalVariationRecon`, "
         f"{cfg['iters']} iterations; lam (k-space units) chosen for the best PSNR from the grid "
         f"{', '.join(f'{x:g}' for x in cfg['lams'])} on the held-out calibration volume **{calib_name}** "
-        "(never on the test volumes).\n",
+        "(never on the test volumes). wavediff PnP-HQS (with a learned model): the zero-filled image, then "
+        "per iteration the learned denoiser (`modalities/mri/recon.py`: the magnitude at a noise level "
+        "spaced geometrically between the two given, the phase of the image from the fully sampled centre "
+        "lines) and the measured lines put back; its schedule chosen from "
+        f"{', '.join(_lam_label(g) for g in PNP_GRID)} on the same calibration volume.\n",
     ]
     for case, rows in rec.items():
         parts += [f"\n### {case}\n", markdown_table(rows, digits=4)]

@@ -145,3 +145,14 @@ def test_memory_arm_reports_peak_rss_from_a_fresh_process(tiny_model):
     (row,) = bench.memory_arm([16], tiny_model)
     assert row["volume"] == "16^3" and row["peak RSS (MiB)"] > 0 and row["restore time (s)"] > 0
     assert row["float32 volume (MiB)"] == pytest.approx(16**3 * 4 / 2**20)
+
+
+def test_pnp_row_joins_the_reconstruction_arm_with_a_calibrated_schedule(volume, tiny_model):
+    restorer, _ = bench.load_restorer(tiny_model)
+    calib = bench.generated_volumes(1, 8, 32, seed=100)[0][0][1]
+    lams = bench.calibrate(calib, TINY["lams"], TINY["iters"], 2, restorer=restorer)
+    assert all(lams[(c[0], bench.PNP)] in bench.PNP_GRID for c in bench.CASES)
+    tables = bench.recon_arm([volume], lams, TINY["iters"], 2, restorer=restorer)
+    for rows in tables.values():
+        assert [r["method"] for r in rows] == [*bench.RECON_METHODS, bench.PNP]
+        assert rows[-1]["lam"].endswith("NFE") and np.isfinite(rows[-1]["PSNR (dB)"])

@@ -1,0 +1,112 @@
+"""Undersampled k-space reconstruction with the room's learned denoiser as the prior (plug-and-play).
+
+The MRI room's model denoises magnitude images with Rician noise of a given level. A complex image
+``x0`` plus complex Gaussian noise of level ``s`` has exactly that magnitude, ``|x0 + s (n_re + i n_im)|``,
+so the model is a prior denoiser for complex slices: :func:`magnitude_prior` denoises ``|x|`` at level
+``s`` and gives it the phase of the low-resolution image (:func:`low_resolution_phase`: MR phase is
+smooth, and the fully sampled centre of k-space holds it; keeping the noisy phase of ``x`` instead cost
+2-4 dB). :func:`pnp_hqs` alternates it with exact data consistency.
+
+Measured (``benchmarks/results/mri.md``): about 1 dB above zero-filling at 4x and below it at 8x,
+where a denoiser trained on noise does not remove coherent aliasing; DiffPIR with the same prior did no
+better than zero-filling. A reconstruction model trained on aliased images is the next step.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from wavediff.errors import InvalidInputError, ShapeError
+
+__all__ = ["magnitude_prior", "low_resolution_phase", "centre_block", "pnp_hqs"]
+
+
+def magnitude_prior(restorer: Any, phase: torch.Tensor | None = None) -> Any:
+    """``D(x, sigma, cond)`` for complex slices ``x (slices, H, W)``: the restorer's posterior mean of ``|x|``
+    taken as Rician noise of level ``sigma`` (one level per call, image units), given the phase ``phase``
+    (unit complex numbers of ``x``'s shape, e.g. :func:`low_resolution_phase`) or else the phase of ``x``."""
+
+    def denoise(x: torch.Tensor, sigma: torch.Tensor, cond: Any = None) -> torch.Tensor:
+        s = float(torch.as_tensor(sigma).flatten()[0])
+        mag = x.abs()
+        vol = mag.detach().cpu().double().numpy().reshape(-1, *x.shape[-2:])
+        den = restorer.restore(vol, sigma=s, axis=0)
+        ph = (
+            phase if phase is not None else torch.where(mag > 0, x / mag.clamp_min(1e-30), torch.ones_like(x))
+        )
+        return torch.as_tensor(den, dtype=mag.dtype, device=x.device).reshape(x.shape) * ph.to(x.dtype)
+
+    return denoise
+
+
+def centre_block(mask: np.ndarray) -> tuple[int, int]:
+    """``(start, stop)`` of the contiguous run of sampled lines (last axis) through the centre of a line mask."""
+    lines = np.asarray(mask, dtype=bool).reshape(-1, np.shape(mask)[-1]).any(axis=0)
+    c = lines.size // 2
+    if not lines[c]:
+        raise InvalidInputError(
+            "the mask does not sample the centre of k-space; a low-resolution phase needs it"
+        )
+    lo, hi = c, c + 1
+    while lo > 0 and lines[lo - 1]:
+        lo -= 1
+    while hi < lines.size and lines[hi]:
+        hi += 1
+    return lo, hi
+
+
+def low_resolution_phase(kspace: torch.Tensor, mask: Any) -> torch.Tensor:
+    """The phase of each slice's image from its fully sampled centre lines alone (Hann-windowed), as unit
+    complex numbers: MR phase varies smoothly, so the centre of k-space holds it (partial-Fourier and
+    phase-constrained reconstructions use the same estimate)."""
+    from wavediff.operators.fourier import ifftc
+
+    k = torch.as_tensor(kspace)
+    masks = np.asarray(mask, dtype=bool)
+    masks = np.broadcast_to(masks, k.shape) if masks.ndim == 2 else masks
+    out = torch.empty_like(k)
+    for i in range(k.shape[0]):
+        lo, hi = centre_block(masks[i])
+        window = torch.zeros(k.shape[-1], dtype=torch.float64)
+        window[lo:hi] = torch.as_tensor(np.hanning(hi - lo + 2)[1:-1])
+        img = ifftc((k[i] * window).unsqueeze(0))[0]
+        mag = img.abs()
+        out[i] = torch.where(mag > 0, img / mag.clamp_min(1e-30), torch.ones_like(img))
+    return out
+
+
+def pnp_hqs(kspace: Any, mask: Any, restorer: Any, levels: Any = (0.08, 0.02), iters: int = 6) -> np.ndarray:
+    """Plug-and-play half-quadratic splitting: from the zero-filled image, ``iters`` times denoise (the
+    learned model as :func:`magnitude_prior`, phase from :func:`low_resolution_phase`, levels spaced
+    geometrically over ``levels`` in image units) and put the measured lines back (exact data consistency
+    for noise-free single-coil k-space). Returns the magnitude ``(slices, H, W)``; ``iters`` network
+    evaluations per slice.
+
+    k-space ``(slices, H, W)`` is centred and orthonormal (:func:`~wavediff.operators.fourier.fftc`),
+    ``mask`` ``(H, W)`` or one per slice.
+    """
+    from wavediff.operators.fourier import fftc, ifftc
+
+    k = torch.as_tensor(np.asarray(kspace))
+    if not k.is_complex() or k.ndim != 3:
+        raise ShapeError(
+            f"kspace of shape {tuple(k.shape)}, dtype {k.dtype}: pass complex single-coil k-space (slices, H, W)"
+        )
+    m = torch.as_tensor(np.asarray(mask, dtype=bool))
+    if tuple(m.shape) not in (tuple(k.shape[-2:]), tuple(k.shape)):
+        raise ShapeError(
+            f"mask of shape {tuple(m.shape)}: give one (H, W) mask or one per slice, {tuple(k.shape)}"
+        )
+    if iters < 1 or len(levels) != 2 or not 0 < min(levels):
+        raise InvalidInputError(
+            f"need iters >= 1 and two positive levels (first, last), got {iters}, {levels}"
+        )
+    k = k.to(torch.complex128) * m
+    denoise = magnitude_prior(restorer, low_resolution_phase(k, m.numpy()))
+    x = ifftc(k)
+    for s in np.geomspace(levels[0], levels[1], iters):
+        x = ifftc(torch.where(m, k, fftc(denoise(x, torch.tensor([s])))))
+    return x.abs().numpy()
