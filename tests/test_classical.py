@@ -336,4 +336,12 @@ def test_channel_axis_input_not_modified_and_torch(rgb):
 
 
 def test_module_exports():
-    assert set(classical.__all__) == {"estimate_sigma", "denoise_wavelet", "wiener", "sure_threshold"}
+    assert set(classical.__all__) == {"estimate_sigma", "mad_sigma", "denoise_wavelet", "wiener", "sure_threshold"}
+
+
+def test_mad_sigma_with_a_mask_uses_only_the_masked_coefficients():
+    rng = np.random.default_rng(0)
+    d = np.concatenate([rng.normal(0, 1.0, 20000), rng.normal(0, 5.0, 20000)])  # noise, then structure
+    mask = np.arange(d.size) < 20000
+    assert classical.mad_sigma(d, mask) == pytest.approx(1.0, rel=0.03)
+    assert classical.mad_sigma(d) > 1.5

@@ -28,6 +28,7 @@ import torch
 from scipy import ndimage
 
 from wavediff._checks import check_array, to_numpy
+from wavediff.classical import mad_sigma
 from wavediff.errors import InvalidInputError, MissingDependencyError, ShapeError
 from wavediff.operators import fastmri_mask, fftc
 
@@ -285,7 +286,7 @@ def estimate_sigma(image: Any, method: str = "background", *, mask: Any = None) 
             raise InvalidInputError(
                 "the foreground is too small for the MAD estimate; use method='background'"
             )
-        return float(np.median(np.abs(d[keep])) / 0.6745)
+        return mad_sigma(d, keep)
     if method in ("dipy", "piesno"):
         try:
             from dipy.denoise import noise_estimate

@@ -24,7 +24,7 @@ import torch
 from ._checks import check_array, orthogonal_wavelet, to_numpy
 from .errors import InvalidInputError, LevelTooDeepError, ShapeError
 
-__all__ = ["estimate_sigma", "denoise_wavelet", "wiener", "sure_threshold"]
+__all__ = ["estimate_sigma", "mad_sigma", "denoise_wavelet", "wiener", "sure_threshold"]
 
 _METHODS = {"visushrink": "VisuShrink", "bayesshrink": "BayesShrink", "sureshrink": "SureShrink"}
 _MAD_TO_SIGMA = 1.0 / scipy.stats.norm.ppf(0.75)  # 1 / 0.6745
@@ -56,11 +56,25 @@ def _prepare(x: Any, channel_axis: int | None) -> tuple[np.ndarray, list[np.ndar
     return arr, [moved[i] for i in range(moved.shape[0])]
 
 
-def _mad_sigma(detail: np.ndarray) -> float:
-    d = detail[np.nonzero(detail)]
+def mad_sigma(detail: Any, mask: Any = None) -> float:
+    """``median(|d|) / 0.6745`` over the non-zero wavelet detail coefficients ``detail`` (those where ``mask``
+    is true, when given): the Gaussian noise std behind them (Donoho 1995); 0 when none is left.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> d = np.random.default_rng(0).normal(0, 2.0, 100_000)
+    >>> round(mad_sigma(d), 2), mad_sigma(np.zeros(4))
+    (2.0, 0.0)
+    """
+    detail = np.asarray(detail)
+    d = detail if mask is None else detail[np.asarray(mask, dtype=bool)]
+    d = d[np.nonzero(d)]
     if d.size == 0:
         return 0.0
     return float(np.median(np.abs(d)) * _MAD_TO_SIGMA)
+
+
 
 
 def estimate_sigma(x: Any, wavelet: str = "db2", channel_axis: int | None = None) -> float | np.ndarray:
@@ -79,7 +93,7 @@ def estimate_sigma(x: Any, wavelet: str = "db2", channel_axis: int | None = None
     """
     _, channels = _prepare(x, channel_axis)
     w = orthogonal_wavelet(wavelet)
-    values = [_mad_sigma(pywt.dwtn(c, w, mode="symmetric")["d" * c.ndim]) for c in channels]
+    values = [mad_sigma(pywt.dwtn(c, w, mode="symmetric")["d" * c.ndim]) for c in channels]
     return values[0] if channel_axis is None else np.asarray(values)
 
 
@@ -134,7 +148,7 @@ def _shrink_one(
     coeffs = pywt.wavedecn(x, wavelet=wavelet, level=levels, mode=boundary)
     details = coeffs[1:]
     if sigma is None:
-        sigma = _mad_sigma(details[-1]["d" * x.ndim])
+        sigma = mad_sigma(details[-1]["d" * x.ndim])
     if threshold is None and sigma == 0:
         return x.copy()
     out = [coeffs[0]]
