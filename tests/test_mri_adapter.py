@@ -51,7 +51,7 @@ def test_registered_with_its_settings():
     with pytest.raises(InvalidInputError, match="power of two"):
         MRI(multiple=12)
     with pytest.raises(InvalidInputError, match="noise level map"):
-        MRI(context_channels=3)
+        MRI(context_channels=2)
 
 
 @pytest.mark.parametrize("shape", [(40, 36), (40, 36, 6), (24, 20, 5, 3)], ids=["slice", "volume", "4-D"])
@@ -302,3 +302,30 @@ def test_cli_restores_a_dicom_folder_into_a_derived_series(tiny_model, tmp_path,
     np.save(npy, np.ones((4, 4)))
     assert cli.main(["restore", "eeg", str(npy), str(tmp_path / "y.fif"), "--sigma", "1"]) == 2
     assert "--sigma applies to rooms with a noise level" in capsys.readouterr().err
+
+
+def test_two_and_a_half_d_layout_carries_the_neighbouring_slices():
+    room = MRI(context_channels=3)
+    data = _head(shape=(40, 36, 5))
+    tensor, ctx = room.to_tensor(data, sigma=0.05)
+    assert tensor.shape == (5, 4, 48, 48)
+    torch.testing.assert_close(tensor[1:, 2], tensor[:-1, 0])  # the slice before
+    torch.testing.assert_close(tensor[:-1, 3], tensor[1:, 0])  # the slice after
+    torch.testing.assert_close(tensor[0, 2], tensor[0, 0])  # the edges stand in for themselves
+    torch.testing.assert_close(tensor[-1, 3], tensor[-1, 0])
+    np.testing.assert_allclose(room.from_tensor(tensor[:, :1], ctx), data, rtol=0, atol=1e-12)
+
+
+def test_two_and_a_half_d_training_pairs():
+    room = MRI(context_channels=3)
+    recipe = room.default_recipe()
+    recipe["data"]["context_channels"] = 3
+    recipe["train"].update(phantoms=1, phantom_size=48, patch=32, edge_fraction=0.0)
+    clean, noisy = room.training_data(recipe, seed=0)(torch.Generator().manual_seed(0), 8)
+    assert clean.shape == (8, 1, 32, 32) and noisy.shape == (8, 4, 32, 32)
+    # the neighbours are other slices with their own noise: never the observed slice itself
+    assert all(not torch.equal(noisy[k, 2], noisy[k, 0]) and not torch.equal(noisy[k, 3], noisy[k, 0]) for k in range(8))
+    # and they are close to it (neighbouring anatomy), closer than a random other crop
+    near = (noisy[:, 2] - noisy[:, 0]).abs().mean()
+    far = (noisy[:, 2] - noisy[torch.arange(8).roll(1), 0]).abs().mean()
+    assert near < far

@@ -59,7 +59,9 @@ class MRI(Modality):
     channels : int, optional
         Image channels per slice (1: the magnitude).
     context_channels : int, optional
-        1: the noise level map is the model's second input (recipe default); 0: blind.
+        1: the noise level map is the model's second input; 3: the map, then the slices on either side
+        along the slice axis (2.5-D, the volume's third dimension; the slice itself at the edges); 0:
+        blind. Default: the recipe's.
     multiple : int, optional
         Slices are padded by reflection to a multiple of this (recipe: 16).
 
@@ -95,9 +97,10 @@ class MRI(Modality):
             raise InvalidInputError(
                 f"channels={self.channels}: the MRI room restores magnitude images (1 channel)"
             )
-        if self.context_channels not in (0, 1):
+        if self.context_channels not in (0, 1, 3):
             raise InvalidInputError(
-                f"context_channels={self.context_channels}: use 1 (noise level map) or 0 (blind)"
+                f"context_channels={self.context_channels}: use 1 (noise level map), 3 (the map and the "
+                "slices on either side) or 0 (blind)"
             )
         if self.multiple < 1 or self.multiple & (self.multiple - 1):
             raise InvalidInputError(
@@ -205,6 +208,10 @@ class MRI(Modality):
             t = torch.from_numpy(np.ascontiguousarray(padded, dtype=np.float32)).unsqueeze(1)
             if self.context_channels:
                 t = torch.cat([t, torch.full_like(t, float(level))], dim=1)
+            if self.context_channels == 3:  # the neighbours along the slice axis, the slice at the edges
+                t = torch.cat(
+                    [t, torch.cat([t[:1, :1], t[:-1, :1]]), torch.cat([t[1:, :1], t[-1:, :1]])], dim=1
+                )
             parts.append(t)
             contexts.append({"norm": norm, "sizes": sizes, "n": slices.shape[0]})
             notes.append(f"noise sigma {s:.3g} ({how})")

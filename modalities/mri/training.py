@@ -9,7 +9,8 @@
   random crop, flips and quarter turns, Rician noise at a level log-uniform in ``[train] noise``
   (units of the volume's 99.5th percentile), then the scaling :meth:`MRI.to_tensor` applies at
   restore time: clipped at 1 with the clipped excess kept, so the target is what makes the restored
-  image equal the clean one. The second channel is the noise level map (FFDNet's non-blind input).
+  image equal the clean one. The second channel is the noise level map (FFDNet's non-blind input); with
+  ``[data] context_channels = 3`` the noisy slices on either side follow it (2.5-D: the volume's third axis).
 """
 
 from __future__ import annotations
@@ -132,33 +133,43 @@ def _resize(img: np.ndarray, factor: float) -> np.ndarray:
     )
 
 
-def _crop(vol: np.ndarray, size: int, rng: np.random.Generator, scale: tuple[float, float]) -> np.ndarray:
-    """A ``size`` x ``size`` crop of a random slice of ``vol`` along a random axis, randomly resized."""
+def _crop(
+    vol: np.ndarray, size: int, rng: np.random.Generator, scale: tuple[float, float], depth: int = 1
+) -> np.ndarray:
+    """``(depth, size, size)``: a crop of a random slice of ``vol`` along a random axis, randomly resized,
+    with ``depth // 2`` neighbouring slices on each side (the slice itself repeated at the volume's edge)."""
     axes = [a for a in range(3) if sorted(np.delete(vol.shape, a))[0] >= MIN_SIDE] or [
         int(np.argmin(vol.shape))
     ]
     axis = int(rng.choice(axes))
     n = vol.shape[axis]
     index = int(rng.integers(int(0.1 * n), max(int(0.1 * n) + 1, int(0.9 * n))))
-    img = np.take(vol, index, axis=axis)
+    half = depth // 2
+    at = [min(max(index + d, 0), n - 1) for d in range(-half, half + 1)]
+    stack = np.stack([vol[(slice(None),) * axis + (i,)] for i in at])  # views, not np.take's copies
     factor = rng.uniform(*scale)
-    factor = max(factor, min(1.0, size / min(img.shape)))  # no smaller than the crop unless it is already
+    factor = max(
+        factor, min(1.0, size / min(stack.shape[1:]))
+    )  # no smaller than the crop unless it is already
     # the region that resizes to the crop (with a margin for the anti-aliasing filter), then only that is resized
-    need = min(int(np.ceil(size / factor)) + 4, *img.shape)
-    i, j = (int(rng.integers(0, s - need + 1)) for s in img.shape)
-    img = _resize(img[i : i + need, j : j + need], factor)
-    pad = [(0, max(0, size - s)) for s in img.shape]
+    need = min(int(np.ceil(size / factor)) + 4, *stack.shape[1:])
+    i, j = (int(rng.integers(0, s - need + 1)) for s in stack.shape[1:])
+    stack = np.stack([_resize(img[i : i + need, j : j + need], factor) for img in stack])
+    pad = [(0, 0)] + [(0, max(0, size - s)) for s in stack.shape[1:]]
     if any(p[1] for p in pad):
-        img = np.pad(img, pad, mode="reflect" if min(img.shape) > 1 else "edge")
-    i, j = (int(rng.integers(0, s - size + 1)) for s in img.shape)
-    img = img[i : i + size, j : j + size]
+        stack = np.pad(stack, pad, mode="reflect" if min(stack.shape[1:]) > 1 else "edge")
+    i, j = (int(rng.integers(0, s - size + 1)) for s in stack.shape[1:])
+    stack = stack[:, i : i + size, j : j + size]
     if rng.random() < 0.5:
-        img = img[:, ::-1]
-    return np.rot90(img, int(rng.integers(4)))
+        stack = stack[:, :, ::-1]
+    if depth > 1 and rng.random() < 0.5:
+        stack = stack[::-1]  # slice order is arbitrary
+    return np.rot90(stack, int(rng.integers(4)), axes=(1, 2))
 
 
 def training_batches(room: Any, recipe: dict[str, Any], seed: int = 0, data: Path | None = None) -> Any:
-    """The batch function ``fn(generator, n) -> (clean (n, 1, P, P), degraded (n, 2, P, P))`` (see the module notes)."""
+    """The batch function ``fn(generator, n) -> (clean (n, 1, P, P), degraded (n, 1 + context, P, P))``: the
+    noisy slice, then (context 1 or 3) the level map, then (context 3) the noisy slices on either side."""
     cfg = recipe.get("train", {})
     if data is None:
         pool = phantom_pool(int(cfg.get("phantoms", 6)), seed, int(cfg.get("phantom_size", 96)))
@@ -170,23 +181,34 @@ def training_batches(room: Any, recipe: dict[str, Any], seed: int = 0, data: Pat
     gain = tuple(float(v) for v in cfg.get("gain", [0.85, 1.1]))
     clean_share = float(cfg.get("clean_fraction", 0.02))
     context = int(recipe.get("data", {}).get("context_channels", 1))
+    edge_share = float(cfg.get("edge_fraction", 0.05))
     weights = np.array([v.size**0.5 for v in pool])
     weights /= weights.sum()
+
+    depth = 3 if context == 3 else 1  # the level map, then the slices on either side
 
     def batch(generator: torch.Generator, n: int) -> tuple[torch.Tensor, torch.Tensor]:
         rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, (1,), generator=generator)))
         clean = np.empty((n, 1, size, size), np.float32)
-        noisy = np.empty((n, 2, size, size), np.float32)
+        noisy = np.empty((n, 1 + context, size, size), np.float32)
         for k in range(n):
-            x = _crop(pool[int(rng.choice(len(pool), p=weights))], size, rng, scale)
+            x = _crop(pool[int(rng.choice(len(pool), p=weights))], size, rng, scale, depth)
             sigma = 0.0 if rng.random() < clean_share else float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
             y = np.abs(x + sigma * (rng.standard_normal(x.shape) + 1j * rng.standard_normal(x.shape)))
+            if depth == 3 and rng.random() < edge_share:
+                y[2 * int(rng.integers(2))] = y[
+                    1
+                ]  # at a volume's edge the slice stands in for its missing neighbour
             g = rng.uniform(*gain)  # the restore-time scale comes from the noisy volume's percentile
             x, y, sigma = x * g, y * g, sigma * g
             excess = y - np.clip(y, 0.0, 1.0)
-            clean[k, 0] = x - excess
-            noisy[k, 0] = y - excess
-            noisy[k, 1] = sigma
-        return torch.from_numpy(clean), torch.from_numpy(noisy[:, : 1 + context])
+            mid = depth // 2
+            clean[k, 0] = x[mid] - excess[mid]
+            noisy[k, 0] = y[mid] - excess[mid]
+            if context:
+                noisy[k, 1] = sigma
+            if depth == 3:
+                noisy[k, 2], noisy[k, 3] = y[0] - excess[0], y[2] - excess[2]
+        return torch.from_numpy(clean), torch.from_numpy(noisy)
 
     return batch
