@@ -445,7 +445,7 @@ def run(
         parts += [
             "\n### a large volume in bounded memory\n",
             "A T1 brain phantom of each size with Rician noise (5 %), restored by the learned model slice by "
-            "slice (posterior mean, true sigma) in a fresh process; peak RSS from `getrusage` (the whole "
+            "slice (posterior mean, true sigma) in a fresh process that loads it from a .npy file; peak RSS from `getrusage` (the whole "
             "process, Python, torch and the model included), and its growth while restoring. The network "
             "sees at most one batch of slices at a time, so the growth follows the volume's size, not the "
             "network's activations over the whole volume.\n",

@@ -99,21 +99,31 @@ def coverage_arm(
     return rows
 
 
-def _memory_child(size: int, model: str | None) -> dict:
-    """In this (fresh) process: restore a ``size``^3 phantom with Rician noise and report time and peak RSS."""
+def _memory_make(size: int, path: str) -> None:
+    """Write a ``size``^3 T1 phantom with Rician noise (5 %) to ``path`` (.npy, float32)."""
     from wavediff.datasets.mri.phantoms import brain_phantom
 
-    restorer, _ = load_restorer(model)
     clean = brain_phantom((size, size, size), rng=0, contrast="T1").astype(np.float32)
-    noisy = degrade.rician(clean, 0.05, np.random.default_rng(0)).astype(np.float32)
+    np.save(
+        path,
+        degrade.rician(clean, 0.05, np.random.default_rng(0), reference=float(clean.max())).astype(
+            np.float32
+        ),
+    )
+
+
+def _memory_child(path: str, model: str | None) -> dict:
+    """In this fresh process: load the volume at ``path``, restore it, report time and peak RSS."""
+    restorer, _ = load_restorer(model)
+    noisy = np.load(path)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     t0 = time.perf_counter()
-    out = restorer.restore(noisy, sigma=0.05 * float(clean.max()), axis=0)
+    out = restorer.restore(noisy, sigma=0.05 * float(noisy.max()), axis=0)
     seconds = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     assert out.shape == noisy.shape
     return {
-        "size": size,
+        "size": noisy.shape[0],
         "seconds": seconds,
         "rss_before_mib": before,
         "rss_peak_mib": peak,
@@ -122,11 +132,25 @@ def _memory_child(size: int, model: str | None) -> dict:
 
 
 def memory_arm(sizes: Sequence[int], model: str | None = None) -> list[dict]:
-    """Rows ``(volume, float32 size, time, peak RSS, its growth while restoring)``, each size in a subprocess."""
+    """Rows ``(volume, float32 size, time, peak RSS, its growth while restoring)``: each volume is made in one
+    subprocess and restored in another, so the restoring process's peak is its own."""
+    import tempfile
+
     rows = []
     for size in sizes:
-        cmd = [sys.executable, "-m", "benchmarks.mri_learned", str(size)] + ([str(model)] if model else [])
-        line = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+        with tempfile.TemporaryDirectory() as tmp:
+            path = str(Path(tmp) / f"noisy_{size}.npy")
+            subprocess.run(
+                [sys.executable, "-m", "benchmarks.mri_learned", "make", str(size), path], check=True
+            )
+            cmd = [sys.executable, "-m", "benchmarks.mri_learned", "restore", path] + (
+                [str(model)] if model else []
+            )
+            line = (
+                subprocess.run(cmd, capture_output=True, text=True, check=True)
+                .stdout.strip()
+                .splitlines()[-1]
+            )
         r = json.loads(line)
         rows.append(
             {
@@ -134,6 +158,7 @@ def memory_arm(sizes: Sequence[int], model: str | None = None) -> list[dict]:
                 "float32 volume (MiB)": r["volume_mib"],
                 "restore time (s)": r["seconds"],
                 "slices / s": size / r["seconds"],
+                "RSS before restoring (MiB)": r["rss_before_mib"],
                 "peak RSS (MiB)": r["rss_peak_mib"],
                 "growth while restoring (MiB)": r["rss_peak_mib"] - r["rss_before_mib"],
             }
@@ -142,4 +167,7 @@ def memory_arm(sizes: Sequence[int], model: str | None = None) -> list[dict]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(_memory_child(int(sys.argv[1]), sys.argv[2] if len(sys.argv) > 2 else None)))
+    if sys.argv[1] == "make":
+        _memory_make(int(sys.argv[2]), sys.argv[3])
+    else:
+        print(json.dumps(_memory_child(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)))
