@@ -46,7 +46,7 @@ def _nifti(path, data, zooms=(1.0, 1.0, 3.0)):
 def test_registered_with_its_settings():
     room = get_modality("mri")
     assert isinstance(room, MRI) and room.spatial_dims == 2
-    assert room.settings() == {"channels": 1, "context_channels": 1, "multiple": 16}
+    assert room.settings() == {"channels": 1, "context_channels": 3, "multiple": 16}  # the recipe's: 2.5-D
     assert type(room)(**room.settings()).settings() == room.settings()
     with pytest.raises(InvalidInputError, match="power of two"):
         MRI(multiple=12)
@@ -65,7 +65,7 @@ def test_tensor_round_trip_is_exact(shape):
     )
     before = data.copy()
     tensor, ctx = room.to_tensor(data)
-    assert tensor.shape[1] == 2 and tensor.shape[-1] % 16 == 0 and tensor.shape[-2] % 16 == 0
+    assert tensor.shape[1] == 4 and tensor.shape[-1] % 16 == 0 and tensor.shape[-2] % 16 == 0
     assert float(tensor[:, 0].max()) <= 1.0 and float(tensor[:, 0].min()) >= 0.0
     back = room.from_tensor(tensor, ctx)
     np.testing.assert_allclose(back, data, rtol=0, atol=1e-12)
@@ -206,7 +206,7 @@ def test_training_pairs_match_the_restore_time_scaling():
     recipe["train"].update(phantoms=1, phantom_size=48, patch=32)
     batch = room.training_data(recipe, seed=0)
     clean, noisy = batch(torch.Generator().manual_seed(0), 6)
-    assert clean.shape == (6, 1, 32, 32) and noisy.shape == (6, 2, 32, 32)
+    assert clean.shape == (6, 1, 32, 32) and noisy.shape == (6, 4, 32, 32)  # slice, level, neighbours
     assert float(noisy[:, 0].max()) <= 1.0  # the observation is clipped as restoring clips it
     levels = noisy[:, 1].reshape(6, -1)
     assert torch.all(levels == levels[:, :1])  # one level per crop, in the recipe's range times the gain

@@ -72,8 +72,8 @@ class MRI(Modality):
     >>> mri = get_modality("mri")
     >>> vol = np.random.default_rng(0).rayleigh(0.05, (40, 36, 5)); vol[8:32, 8:28] += 1.0
     >>> tensor, ctx = mri.to_tensor(vol)
-    >>> tuple(tensor.shape), ctx["report"].split(";")[0]  # 5 slices of 40 x 36, padded to 48 x 48
-    ((5, 2, 48, 48), 'noise sigma 0.0499 (estimated from the background)')
+    >>> tuple(tensor.shape), ctx["report"].split(";")[0]  # 5 slices of 40 x 36 padded to 48 x 48: slice, level, neighbours
+    ((5, 4, 48, 48), 'noise sigma 0.0499 (estimated from the background)')
     >>> bool(np.allclose(mri.from_tensor(tensor, ctx), vol, rtol=0, atol=1e-12))
     True
     """

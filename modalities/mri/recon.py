@@ -5,11 +5,12 @@ The MRI room's model denoises magnitude images with Rician noise of a given leve
 so the model is a prior denoiser for complex slices: :func:`magnitude_prior` denoises ``|x|`` at level
 ``s`` and gives it the phase of the low-resolution image (:func:`low_resolution_phase`: MR phase is
 smooth, and the fully sampled centre of k-space holds it; keeping the noisy phase of ``x`` instead cost
-2-4 dB). :func:`pnp_hqs` alternates it with exact data consistency.
+about 2 dB in a first trial). :func:`pnp_hqs` alternates it with exact data consistency.
 
-Measured (``benchmarks/results/mri.md``): about 1 dB above zero-filling at 4x and below it at 8x,
-where a denoiser trained on noise does not remove coherent aliasing; DiffPIR with the same prior did no
-better than zero-filling. A reconstruction model trained on aliased images is the next step.
+``benchmarks.mri`` scores it beside zero-filling and sigpy's compressed sensing: well ahead of both at
+4x, behind L1-wavelet at 8x, where coherent aliasing is not the noise the denoiser was trained on. (DiffPIR
+with the same prior, tried on an early checkpoint, did no better than zero-filling and is not kept.) A
+reconstruction model trained on aliased images is the next step.
 """
 
 from __future__ import annotations
