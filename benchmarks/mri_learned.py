@@ -17,6 +17,8 @@ import numpy as np
 from wavediff.modalities.mri import degrade
 from wavediff.modalities.mri.metrics import foreground_mask
 
+from wavediff.report import sha256sum
+
 LEARNED_NOTE = "learned model: none (no shipped MRI model and no --model); only the classical rows below."
 COVERAGE_Z = 1.645  # mean +- z std: a 90 % interval for a Gaussian posterior
 
@@ -50,17 +52,11 @@ def load_restorer(model: str | Path | None):
     data = info.get("data", {})
     names = sorted({Path(f["path"]).parts[0] for f in data.get("files", [])})
     note = (
-        f"learned model: `{path.name}` (sha256 `{_sha(path)[:12]}`), trained by `{info.get('command', '?')}` "
+        f"learned model: `{path.name}` (sha256 `{sha256sum(path)[:12]}`), trained by `{info.get('command', '?')}` "
         f"for {info.get('steps', '?')} steps on {data.get('source', '?')} under `{data.get('folder', '-')}` "
         f"({', '.join(names) or 'no files'}), held out: {', '.join(data.get('excluded', [])) or 'nothing'}."
     )
     return Restorer("mri", path, progress=False), note
-
-
-def _sha(path: Path) -> str:
-    from wavediff.report import sha256sum
-
-    return sha256sum(path)
 
 
 def coverage_arm(

@@ -24,11 +24,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from wavediff.errors import InvalidInputError, ShapeError
+from wavediff.errors import InvalidInputError, OutputExistsError, ShapeError
 from wavediff.modality import Modality, register_modality
+from wavediff.operators import ifftc
 
 from . import degrade as _degrade
-from .files import MRImage, read_mri, write_mri
+from .files import MRImage, read_mri, source_paths, write_mri
 from .preprocess import (
     crop_to,
     denormalise,
@@ -46,7 +47,9 @@ __all__ = ["MRI"]
 
 def _zooms(obj: Any) -> tuple[float, ...]:
     if isinstance(obj, MRImage):
-        return tuple(float(z) for z in np.linalg.norm(np.asarray(obj.affine)[:3, :3], axis=0))
+        from nibabel.affines import voxel_sizes
+
+        return tuple(float(z) for z in voxel_sizes(np.asarray(obj.affine)))
     return (1.0, 1.0, 1.0)
 
 
@@ -134,8 +137,6 @@ class MRI(Modality):
         p = Path(path)
         if p.suffix == "" or p.is_dir():
             if p.exists() and not overwrite:
-                from wavediff.errors import OutputExistsError
-
                 raise OutputExistsError(
                     f"{label} {p} exists; pass overwrite=True (--overwrite) to replace it"
                 )
@@ -143,8 +144,7 @@ class MRI(Modality):
         return super().check_output(path, inputs=inputs, overwrite=overwrite, label=label)
 
     def source_files(self, obj: Any) -> list[Path]:
-        meta = getattr(obj, "meta", None) or {}
-        return [Path(p) for p in [meta.get("path"), *meta.get("files", [])] if p]
+        return [Path(p) for p in source_paths(obj)] if isinstance(obj, MRImage) else []
 
     def accepts(self, obj: Any) -> bool:
         return isinstance(obj, MRImage)
@@ -289,11 +289,7 @@ class MRI(Modality):
                 kind=options.get("mask", "equispaced"),
                 seed=options.get("seed", 0),
             )
-            zf = np.abs(
-                np.fft.fftshift(
-                    np.fft.ifft2(np.fft.ifftshift(masked, axes=(-2, -1)), norm="ortho"), axes=(-2, -1)
-                )
-            )
+            zf = ifftc(torch.as_tensor(masked)).abs().numpy()
             image = from_slices(zf, axis)
             image = image[..., 0] if data.ndim == 2 else image
             if isinstance(clean, MRImage):

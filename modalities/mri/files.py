@@ -229,7 +229,8 @@ def _read_fastmri(path: Path) -> MRImage:
     return MRImage(np.asarray(recon, dtype=np.float32), np.eye(4) if affine is None else affine, "fastmri", attrs, kspace, meta)
 
 
-def _inputs(image: MRImage) -> list[str]:
+def source_paths(image: MRImage) -> list[str]:
+    """The files ``image`` was read from (a writer never replaces them)."""
     meta = image.meta or {}
     return [p for p in [meta.get("path"), *meta.get("files", [])] if p]
 
@@ -266,7 +267,7 @@ def write_mri(image: MRImage, path: str | os.PathLike, *, data: np.ndarray | Non
         return write_dicom(image.header, image.meta, values, target, overwrite=overwrite)
     if name.endswith(".dcm"):
         raise UnsupportedFormatError(f"output {target.name}: DICOM is written as a series into a folder; give a folder name without a suffix")
-    check_output(target, formats=_FILE_FORMATS, inputs=_inputs(image), overwrite=overwrite)
+    check_output(target, formats=_FILE_FORMATS, inputs=source_paths(image), overwrite=overwrite)
     if name.endswith((".nii", ".nii.gz")):
         _write_nifti(image, values, target)
     elif name.endswith(".h5"):

@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 import warnings
 from collections import defaultdict
 from pathlib import Path
@@ -29,15 +28,9 @@ from wavediff.errors import DataNotFoundError, WavediffError
 from .files import read_mri
 from .preprocess import volumes
 
-__all__ = ["volume_pool", "phantom_pool", "training_batches", "excluded"]
+__all__ = ["volume_pool", "phantom_pool", "training_batches"]
 
 MIN_SIDE = 32  # voxels: thinner volumes (single slices, scout images) give no 2-D training slice
-
-
-def excluded(path: Path, root: Path, patterns: Any) -> bool:
-    """Whether ``path`` (relative to ``root``, '/'-separated) matches one of the glob ``patterns``."""
-    rel = path.relative_to(root).as_posix()
-    return any(fnmatch.fnmatch(rel, p) for p in patterns or ())
 
 
 def _neighbour_correlation(vol: np.ndarray) -> float:
@@ -64,24 +57,19 @@ def volume_pool(root: str | Path, exclude: Any = ()) -> tuple[list[np.ndarray], 
     """The usable volumes under ``root`` (each divided by its 99.5th percentile) and their relative paths.
 
     NIfTI files are read one by one, ``.dcm`` files folder by folder as one series; files matching an
-    ``exclude`` glob (relative to ``root``) are left out. Unreadable and tiny volumes, label maps and white noise (anonymised test
-    files) are skipped
-    with a warning naming them.
+    ``exclude`` glob (relative to ``root``) are left out. Unreadable and tiny volumes, label maps and
+    white noise (anonymised test files) are skipped with a warning naming them.
     """
+    from .adapter import MRI
+
     root = Path(root)
-    if not root.is_dir():
-        raise DataNotFoundError(
-            f"--data {root}: no such folder; pass a folder of NIfTI files or DICOM series"
-        )
     sources: list[Path] = []
     series: dict[Path, list[Path]] = defaultdict(list)
-    for p in sorted(root.rglob("*")):
-        if not p.is_file() or p.name.startswith(".") or excluded(p, root, exclude):
-            continue
-        name = p.name.lower()
-        if name.endswith((".nii", ".nii.gz")):
+    # the files the weights' JSON records (Modality.data_files), less the held-out ones
+    for p in MRI().data_files(root, exclude=exclude):
+        if p.name.lower().endswith((".nii", ".nii.gz")):
             sources.append(p)
-        elif name.endswith(".dcm"):
+        elif p.name.lower().endswith(".dcm"):
             series[p.parent].append(p)
     sources += sorted(series)
     vols, names, skipped = [], [], []

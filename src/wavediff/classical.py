@@ -75,8 +75,6 @@ def mad_sigma(detail: Any, mask: Any = None) -> float:
     return float(np.median(np.abs(d)) * _MAD_TO_SIGMA)
 
 
-
-
 def estimate_sigma(x: Any, wavelet: str = "db2", channel_axis: int | None = None) -> float | np.ndarray:
     """Robust noise standard deviation from the finest all-detail wavelet subband (Donoho & Johnstone 1994).
 

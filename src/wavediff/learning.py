@@ -116,6 +116,7 @@ def _data_record(room: Modality, data: str | os.PathLike | None, exclude: Any = 
     if data is None:
         return {"source": f"simulated by the {room.name} room (its training_data without --data)"}
     root = Path(data)
+    # without held-out globs, call data_files as rooms written before `exclude` existed define it
     files = room.data_files(root, exclude=exclude) if exclude else room.data_files(root)
     return {
         "source": "user files",
