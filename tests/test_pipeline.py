@@ -4,6 +4,7 @@ linear-Gaussian problem, the Restorer's draws have the closed-form posterior mea
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 
@@ -17,6 +18,7 @@ from wavediff import cli
 from wavediff.diffusion import EDMProcess, GaussianDenoiser, LinearGaussianRestorer, ResidualProcess
 from wavediff.errors import (
     CheckpointError,
+    ConfigError,
     InvalidInputError,
     ModalityError,
     ShapeError,
@@ -174,6 +176,22 @@ def test_context_channels_enter_the_exact_posterior(toy_room):
         Restorer(toy_room, ExactModel(exact), seed=0).posterior_mean_tensor(torch.zeros(3, D, dtype=f64))
 
 
+def test_default_batches_cap_the_samples_per_call_so_memory_stays_flat_as_windows_grow(toy_room):
+    """Small windows (EEG traces) keep the row cap; large slices get fewer rows, so rows x window size
+    never exceeds the budget (a 256^2 slice: 32 rows on CPU, where 128 rows held 4 GB of activations)."""
+    cov = torch.eye(D, dtype=f64)
+    model = ExactModel(LinearGaussianRestorer(torch.zeros(D, dtype=f64), cov, cov, 0.25 * cov, ResidualProcess(sigma_max=1.0)))
+    restorer = Restorer(toy_room, model)
+    budget = Restorer.PIXELS_PER_CALL["cpu"]
+    assert restorer.default_batch_size() == 128
+    assert restorer.default_batch_size((1024,)) == 128  # an EEG window: unchanged
+    assert restorer.default_batch_size((256, 256)) == budget // 256**2 == 32
+    assert restorer.default_batch_size((4096, 4096)) == 1  # never zero rows
+    for window in [(64, 64), (128, 128), (200, 311), (96, 96, 96)]:
+        rows = restorer.default_batch_size(window)
+        assert rows * math.prod(window) <= budget and (rows == 128 or (rows + 1) * math.prod(window) > budget)
+
+
 def test_model_from_recipe_adds_context_channels_to_the_condition():
     model = model_from_recipe({"net": {"preset": "tiny"}, "wavelet": {"name": "haar", "level": 1}, "data": {"context_channels": 2}}, dims=1)
     assert model.data_channels == 1 and model.net.config["cond_channels"] == 6  # (1 + 2) channels x 2 Haar packets
@@ -204,6 +222,27 @@ def test_train_writes_weights_with_provenance_and_restore_uses_them(toy_room, tm
     assert isinstance(out, Signal1D) and out.label == "kept" and out.values.shape == (3, D)
     again = restore(signal, modality="toyroom", n_draws=2, seed=3)
     assert np.array_equal(out.values, again.values)  # seeded draws are reproducible
+
+
+def test_a_calibrated_spread_in_the_models_json_scales_the_uncertainty_and_nothing_else(toy_room, tmp_path):
+    path = train(toy_room, steps=2, progress=False)
+    obj = Signal1D(np.random.default_rng(0).normal(size=(3, D)))
+    plain = Restorer(toy_room, path, seed=3)
+    assert plain.spread_scale == 1.0
+    mean, std = plain.restore(obj, n_draws=3, return_std=True)
+    meta_path = path.with_suffix(".json")
+    record = json.loads(meta_path.read_text())
+    record["calibration"] = {"spread_scale": 1.5, "command": "a room's calibration script"}
+    meta_path.write_text(json.dumps(record))
+    calibrated = Restorer(toy_room, path, seed=3)
+    mean2, std2 = calibrated.restore(obj, n_draws=3, return_std=True)
+    np.testing.assert_array_equal(mean2.values, mean.values)  # the estimate is untouched
+    np.testing.assert_allclose(std2.values, 1.5 * std.values, rtol=1e-6)
+    for bad in (0, -1.0, "wide", True):
+        record["calibration"]["spread_scale"] = bad
+        meta_path.write_text(json.dumps(record))
+        with pytest.raises(ConfigError, match="spread_scale"):
+            Restorer(toy_room, path)
 
 
 def test_train_resumes_an_interrupted_run_exactly_and_refuses_one_of_another_recipe(toy_room, tmp_path, monkeypatch):
@@ -319,7 +358,7 @@ def test_restore_names_its_keywords_and_the_rooms_options(toy_room):
 
 
 def test_a_model_for_other_dimensions_or_another_room_is_refused(toy_room, tmp_path):
-    from wavediff.errors import ConfigError, DeviceError
+    from wavediff.errors import DeviceError
 
     flat = model_from_recipe(ToyRoom.default_recipe(), dims=2, layout={"room": "toyroom", "settings": {}})
     with pytest.raises(ConfigError, match="2-D tensors"):

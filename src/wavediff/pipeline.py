@@ -49,6 +49,7 @@ wavediff.errors.ConfigError: the frames room is set up with {'window': 16} but t
 from __future__ import annotations
 
 import inspect
+import math
 import os
 import sys
 from typing import Any
@@ -68,6 +69,14 @@ __all__ = ["model_from_recipe", "train", "Restorer", "restore", "check_device", 
 
 
 # ------------------------------------------------------------------------------------------ restoring
+def _spread_scale(meta: dict[str, Any], path: Any) -> float:
+    """The calibrated factor on the draws' spread recorded in a checkpoint's JSON (1 when none is)."""
+    value = meta.get("calibration", {}).get("spread_scale", 1.0)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 100:
+        raise ConfigError(f"{path}: calibration.spread_scale={value!r} in its JSON must be a positive number; fix or remove it")
+    return float(value)
+
+
 def _room_for_model(modality: Modality | str, layout: dict[str, Any] | None) -> Modality:
     """The room as the model was trained with it: built from the model's record, or checked against it."""
     name = modality if isinstance(modality, str) else modality.name
@@ -119,6 +128,11 @@ class Restorer:
     report : str or None
         What the room said of the last :meth:`restore` (its context's ``"report"``: the EEG room's mode,
         the channels it placed and from what), or None.
+    spread_scale : float
+        Factor on the draws' standard deviation in ``restore(..., return_std=True)``: the model's JSON
+        ``calibration.spread_scale`` (chosen on held-out data so that mean +- 1.645 std covers 90 % of
+        the truth, by a room's calibration script, e.g. ``benchmarks.mri_calibrate``), else 1.
+        :meth:`restore_tensor` returns the draws themselves, unscaled.
 
     Notes
     -----
@@ -154,13 +168,16 @@ class Restorer:
                     f"`wavediff train {defaults.name}` or pass model="
                 )
             model = path
+        self.spread_scale = 1.0  # the draws' spread as it comes, unless the model's JSON records a calibration
         if isinstance(model, torch.nn.Module):
             if not hasattr(model, "process"):
                 raise InvalidInputError("the model must be a wavediff Denoiser (a module with a .process)")
             self.model = model.to(device).eval()
         else:
             self.model = load_denoiser(model, device)
-            recipe_sampler = read_meta(model).get("info", {}).get("recipe", {}).get("sampler", recipe_sampler)
+            meta = read_meta(model)
+            recipe_sampler = meta.get("info", {}).get("recipe", {}).get("sampler", recipe_sampler)
+            self.spread_scale = _spread_scale(meta, model)
         self.modality = _room_for_model(modality, getattr(self.model, "layout", None))
         net_dims = getattr(getattr(self.model, "net", None), "config", {}).get("dims")
         if net_dims is not None and net_dims != self.modality.spatial_dims:
@@ -206,7 +223,7 @@ class Restorer:
         sigmas = process.sigmas(self.steps)
         rows = y.unsqueeze(0).expand(n, *y.shape).reshape(n * y.shape[0], *y.shape[1:])
         out = torch.empty(rows.shape[0], c, *rows.shape[2:], dtype=rows.dtype)
-        batch_size = self._batch_size(batch_size)
+        batch_size = self._batch_size(batch_size, tuple(y.shape[2:]))
         with self._bar(rows.shape[0], f"{n} posterior draws") as bar:
             for i in range(0, rows.shape[0], batch_size):
                 yb = rows[i : i + batch_size].to(self.device)
@@ -216,14 +233,24 @@ class Restorer:
                 bar.update(yb.shape[0])
         return out.reshape(n, y.shape[0], c, *y.shape[2:])
 
-    def default_batch_size(self) -> int:
-        """Rows per network call: 128 on CPU, where small batches stay in the cache (larger ones made the
-        shipped EEG model slower on 2 threads when this default was chosen), 1024 on GPU."""
-        return 1024 if torch.device(self.device).type == "cuda" else 128
+    #: Samples per network call (rows x window size): bounds the activations, which dominate memory
+    #: once windows are large (a 256^2 MRI slice), while small windows (EEG) keep the row cap.
+    PIXELS_PER_CALL = {"cpu": 2**21, "cuda": 2**24}
 
-    def _batch_size(self, batch_size: int | None) -> int:
+    def default_batch_size(self, window: tuple[int, ...] | None = None) -> int:
+        """Rows per network call: up to 128 on CPU, where small batches stay in the cache (larger ones
+        made the shipped EEG model slower on 2 threads when this default was chosen), 1024 on GPU, and
+        no more than :attr:`PIXELS_PER_CALL` samples in all for windows of spatial shape ``window``
+        (at least one row), so memory stays flat as slices or patches grow."""
+        kind = "cuda" if torch.device(self.device).type == "cuda" else "cpu"
+        rows = 1024 if kind == "cuda" else 128
+        if window:
+            rows = min(rows, max(1, self.PIXELS_PER_CALL[kind] // max(1, math.prod(window))))
+        return rows
+
+    def _batch_size(self, batch_size: int | None, window: tuple[int, ...] | None = None) -> int:
         if batch_size is None:
-            return self.default_batch_size()
+            return self.default_batch_size(window)
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise InvalidInputError(f"batch_size={batch_size!r} must be a positive integer (rows per network call), or None")
         return batch_size
@@ -255,7 +282,7 @@ class Restorer:
         c = self._data_channels(y)
         g = torch.Generator(device="cpu").manual_seed(self.seed)
         out = torch.empty(y.shape[0], c, *y.shape[2:], dtype=y.dtype)
-        batch_size = self._batch_size(batch_size)
+        batch_size = self._batch_size(batch_size, tuple(y.shape[2:]))
         with self._bar(y.shape[0], "posterior mean") as bar:
             for i in range(0, y.shape[0], batch_size):
                 yb = y[i : i + batch_size].to(self.device)
@@ -320,7 +347,7 @@ class Restorer:
         restored = self.modality.from_tensor(draws.mean(0), context)
         if not return_std:
             return restored
-        return restored, self.modality.uncertainty_from_tensor(draws.std(0), context)
+        return restored, self.modality.uncertainty_from_tensor(draws.std(0) * self.spread_scale, context)
 
     def _check_options(self, options: dict[str, Any]) -> None:
         params = inspect.signature(self.modality.to_tensor).parameters
