@@ -41,6 +41,7 @@ from .preprocess import (
     to_slices,
     volumes,
 )
+from .volume3d import blend, cubes
 
 __all__ = ["MRI"]
 
@@ -55,7 +56,7 @@ def _zooms(obj: Any) -> tuple[float, ...]:
 
 @register_modality
 class MRI(Modality):
-    """Magnetic resonance imaging: Rician denoising of magnitude images (2-D slices of volumes).
+    """Magnetic resonance imaging: Rician denoising of magnitude images (2-D slices of volumes, or 3-D cubes).
 
     Parameters
     ----------
@@ -67,6 +68,12 @@ class MRI(Modality):
         blind. Default: the recipe's.
     multiple : int, optional
         Slices are padded by reflection to a multiple of this (recipe: 16).
+    dims : int, optional
+        2 (recipe default): slices for a 2-D (or, with context 3, 2.5-D) model; 3: overlapping cubes of
+        ``cube`` voxels for a 3-D model on cWDM's packing (:mod:`.volume3d`; context 0 or 1).
+    cube : int, optional
+        The cubes' side in the 3-D layout (a multiple of ``multiple``; recipe: 48). They overlap by a
+        quarter; any side restores with any 3-D model.
 
     Examples
     --------
@@ -86,16 +93,26 @@ class MRI(Modality):
     spatial_dims = 2
     extensions = (".nii", ".nii.gz", ".dcm", ".h5", ".npy")
     reads_folders = True  # a DICOM series is a folder of files
+    free_settings = ("cube",)  # how cubes tile a volume; any side restores with any 3-D model
 
     def __init__(
-        self, channels: int | None = None, context_channels: int | None = None, multiple: int | None = None
+        self,
+        channels: int | None = None,
+        context_channels: int | None = None,
+        multiple: int | None = None,
+        dims: int | None = None,
+        cube: int | None = None,
     ):
         data = self.default_recipe().get("data", {})
+        self.dims = int(data.get("dims", 2) if dims is None else dims)
+        if self.dims not in (2, 3):
+            raise InvalidInputError(f"dims={self.dims}: use 2 (slices) or 3 (cubes for a 3-D model)")
+        self.spatial_dims = self.dims
         self.channels = int(data.get("channels", 1) if channels is None else channels)
-        self.context_channels = int(
-            data.get("context_channels", 1) if context_channels is None else context_channels
-        )
+        default_context = 1 if self.dims == 3 else data.get("context_channels", 1)
+        self.context_channels = int(default_context if context_channels is None else context_channels)
         self.multiple = int(data.get("multiple", 16) if multiple is None else multiple)
+        self.cube = int(data.get("cube", 48) if cube is None else cube)
         if self.channels != 1:
             raise InvalidInputError(
                 f"channels={self.channels}: the MRI room restores magnitude images (1 channel)"
@@ -109,13 +126,24 @@ class MRI(Modality):
             raise InvalidInputError(
                 f"multiple={self.multiple} must be a power of two (the wavelet's and U-Net's strides)"
             )
+        if self.dims == 3 and self.context_channels == 3:
+            raise InvalidInputError("context_channels=3 (neighbouring slices) is the 2-D layout's; a 3-D model takes 0 or 1")
+        if self.cube < self.multiple or self.cube % self.multiple:
+            raise InvalidInputError(f"cube={self.cube} must be a positive multiple of multiple={self.multiple}")
 
     def settings(self) -> dict[str, Any]:
         return {
             "channels": self.channels,
             "context_channels": self.context_channels,
             "multiple": self.multiple,
+            "dims": self.dims,
+            "cube": self.cube,
         }
+
+    @classmethod
+    def weights_3d_path(cls) -> Path:
+        """The 3-D model trained with ``recipe3d.toml`` (``Restorer(MRI(dims=3), model=MRI.weights_3d_path())``)."""
+        return cls.weights_path().with_name("weights3d.safetensors")
 
     # ------------------------------------------------------------------ I/O
     def read(self, path: str | os.PathLike, series: str | None = None, strict: bool = False) -> MRImage:
@@ -185,8 +213,9 @@ class MRI(Modality):
     def to_tensor(
         self, obj: Any, sigma: float | None = None, axis: int | None = None
     ) -> tuple[torch.Tensor, dict[str, Any]]:
-        """Slices ``(n, 1 + context_channels, H', W')`` of every volume; ``sigma`` in the image's units
-        (default: estimated per volume), ``axis`` the slice axis (default: the largest voxel spacing)."""
+        """Slices ``(n, 1 + context_channels, H', W')`` of every volume (``dims=3``: cubes ``(n, 1 +
+        context_channels, C, C, C)``); ``sigma`` in the image's units (default: estimated per volume),
+        ``axis`` the slice axis (default: the largest voxel spacing; unused by cubes)."""
         arr = self._data(obj)
         four_d = arr.ndim == 4
         vols = [arr[..., None] if arr.ndim == 2 else v for v in (volumes(arr) if four_d else [arr])]
@@ -202,10 +231,12 @@ class MRI(Modality):
                 if self.context_channels
                 else (float("nan"), "not used by a blind model")
             )
-            slices = to_slices(scaled, ax)
-            padded, sizes = pad_to(slices, self.multiple)
             level = np.float32(s / (norm["high"] - norm["low"]))
-            t = torch.from_numpy(np.ascontiguousarray(padded, dtype=np.float32)).unsqueeze(1)
+            if self.dims == 3:
+                rows, sizes = cubes(scaled, self.cube, self.cube - self.cube // 4)
+            else:
+                rows, sizes = pad_to(to_slices(scaled, ax), self.multiple)
+            t = torch.from_numpy(np.ascontiguousarray(rows, dtype=np.float32)).unsqueeze(1)
             if self.context_channels:
                 t = torch.cat([t, torch.full_like(t, float(level))], dim=1)
             if self.context_channels == 3:  # the neighbours along the slice axis, the slice at the edges
@@ -213,12 +244,13 @@ class MRI(Modality):
                     [t, torch.cat([t[:1, :1], t[:-1, :1]]), torch.cat([t[1:, :1], t[-1:, :1]])], dim=1
                 )
             parts.append(t)
-            contexts.append({"norm": norm, "sizes": sizes, "n": slices.shape[0]})
+            contexts.append({"norm": norm, "sizes": sizes, "n": t.shape[0]})
             notes.append(f"noise sigma {s:.3g} ({how})")
         tensor = torch.cat(parts)
         flat = tensor[:, 0].reshape(tensor.shape[0], -1)
         unchanged = (flat.max(1).values == flat.min(1).values).numpy()
-        report = "; ".join(dict.fromkeys(notes)) + f"; {tensor.shape[0]} slice(s) along axis {ax}"
+        layout = f"{tensor.shape[0]} cube(s) of {self.cube}^3" if self.dims == 3 else f"{tensor.shape[0]} slice(s) along axis {ax}"
+        report = "; ".join(dict.fromkeys(notes)) + f"; {layout}"
         ctx = {
             "volumes": contexts,
             "axis": ax,
@@ -233,14 +265,14 @@ class MRI(Modality):
     def _volumes(self, tensor: torch.Tensor, ctx: dict[str, Any], scale_only: bool) -> np.ndarray:
         data = (
             tensor[:, 0].detach().cpu().double().numpy()
-            if tensor.ndim == 4
+            if tensor.ndim == 2 + self.dims
             else tensor.detach().cpu().double().numpy()
         )
         out, start = [], 0
         for v in ctx["volumes"]:
-            block = crop_to(data[start : start + v["n"]], v["sizes"])
+            block = data[start : start + v["n"]]
             start += v["n"]
-            vol = from_slices(block, ctx["axis"])
+            vol = blend(block, v["sizes"]) if self.dims == 3 else from_slices(crop_to(block, v["sizes"]), ctx["axis"])
             norm = v["norm"]
             out.append(vol * (norm["high"] - norm["low"]) if scale_only else denormalise(vol, norm))
         if ctx["four_d"]:

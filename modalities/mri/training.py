@@ -27,6 +27,7 @@ from wavediff.errors import DataNotFoundError, WavediffError
 
 from .files import read_mri
 from .preprocess import volumes
+from .volume3d import crop3d
 
 __all__ = ["volume_pool", "phantom_pool", "training_batches"]
 
@@ -174,6 +175,8 @@ def training_batches(room: Any, recipe: dict[str, Any], seed: int = 0, data: Pat
     weights /= weights.sum()
 
     depth = 3 if context == 3 else 1  # the level map, then the slices on either side
+    if room.dims == 3:
+        return _cube_batches(pool, weights, size, (lo, hi), scale, gain, clean_share, context)
 
     def batch(generator: torch.Generator, n: int) -> tuple[torch.Tensor, torch.Tensor]:
         rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, (1,), generator=generator)))
@@ -181,22 +184,61 @@ def training_batches(room: Any, recipe: dict[str, Any], seed: int = 0, data: Pat
         noisy = np.empty((n, 1 + context, size, size), np.float32)
         for k in range(n):
             x = _crop(pool[int(rng.choice(len(pool), p=weights))], size, rng, scale, depth)
-            sigma = 0.0 if rng.random() < clean_share else float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
-            y = np.abs(x + sigma * (rng.standard_normal(x.shape) + 1j * rng.standard_normal(x.shape)))
-            if depth == 3 and rng.random() < edge_share:
-                y[2 * int(rng.integers(2))] = y[
-                    1
-                ]  # at a volume's edge the slice stands in for its missing neighbour
-            g = rng.uniform(*gain)  # the restore-time scale comes from the noisy volume's percentile
-            x, y, sigma = x * g, y * g, sigma * g
-            excess = y - np.clip(y, 0.0, 1.0)
-            mid = depth // 2
-            clean[k, 0] = x[mid] - excess[mid]
-            noisy[k, 0] = y[mid] - excess[mid]
+            target, y, sigma = _noisy(x, rng, (lo, hi), gain, clean_share, edge_share if depth == 3 else 0.0)
+            clean[k, 0], noisy[k, 0] = target[depth // 2], y[depth // 2]
             if context:
                 noisy[k, 1] = sigma
             if depth == 3:
-                noisy[k, 2], noisy[k, 3] = y[0] - excess[0], y[2] - excess[2]
+                noisy[k, 2], noisy[k, 3] = y[0], y[2]
+        return torch.from_numpy(clean), torch.from_numpy(noisy)
+
+    return batch
+
+
+def _noisy(
+    x: np.ndarray,
+    rng: np.random.Generator,
+    noise: tuple[float, float],
+    gain: tuple[float, float],
+    clean_share: float,
+    edge_share: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """(target, noisy, sigma) of one clean crop: Rician noise at a log-uniform level, a random gain, and the
+    clipping at 1 that restoring applies (the excess taken from both, as :func:`.preprocess.normalise` keeps
+    it). With ``edge_share`` (a stack of 3 slices) the middle slice stands in for a missing neighbour that often,
+    as at a volume's edge."""
+    lo, hi = noise
+    sigma = 0.0 if rng.random() < clean_share else float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
+    y = np.abs(x + sigma * (rng.standard_normal(x.shape) + 1j * rng.standard_normal(x.shape)))
+    if edge_share and rng.random() < edge_share:
+        y[2 * int(rng.integers(2))] = y[1]
+    g = rng.uniform(*gain)
+    x, y = x * g, y * g
+    excess = y - np.clip(y, 0.0, 1.0)
+    return x - excess, y - excess, sigma * g
+
+
+def _cube_batches(
+    pool: list[np.ndarray],
+    weights: np.ndarray,
+    size: int,
+    noise: tuple[float, float],
+    scale: tuple[float, ...],
+    gain: tuple[float, ...],
+    clean_share: float,
+    context: int,
+) -> Any:
+    """3-D pairs: clean ``(n, 1, P, P, P)``, noisy ``(n, 1 + context, P, P, P)`` (the cube, then the level map)."""
+
+    def batch(generator: torch.Generator, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, (1,), generator=generator)))
+        clean = np.empty((n, 1, size, size, size), np.float32)
+        noisy = np.empty((n, 1 + context, size, size, size), np.float32)
+        for k in range(n):
+            x = crop3d(pool[int(rng.choice(len(pool), p=weights))], size, rng, scale)
+            clean[k, 0], noisy[k, 0], sigma = _noisy(x, rng, noise, gain, clean_share)
+            if context:
+                noisy[k, 1] = sigma
         return torch.from_numpy(clean), torch.from_numpy(noisy)
 
     return batch
