@@ -1,7 +1,11 @@
 """MRI room: classical Rician denoising and undersampled k-space reconstruction on real and generated volumes.
 
-Usage: ``python3 -m benchmarks.mri [--data DIR] [--quick] [--out benchmarks/results/mri.md] [--max-volumes N]
-[--model WEIGHTS] [--draws N]``
+Usage: ``python3 -m benchmarks.mri [--data DIR | --ixi DIR [--ixi-modality T1] | --fastmri DIR] [--quick]
+[--out benchmarks/results/mri.md] [--max-volumes N] [--model WEIGHTS] [--model3d WEIGHTS] [--draws N]``
+
+``--ixi DIR`` runs both arms on IXI's NIfTI files (``wavediff.datasets.mri.fetch_ixi``), the first subject
+calibrating; ``--fastmri DIR`` runs fastMRI's own reconstruction protocol on its .h5 files instead
+(``benchmarks/mri_fastmri.py``: the stored targets, fastMRI's masks and metrics).
 
 Arms:
 (1) Rician denoising at 0.03, 0.05 and 0.09 of the volume maximum: the noisy input, wavelet (BayesShrink),
@@ -9,10 +13,13 @@ Arms:
     each given the true sigma, and NLM with sigma estimated from the background; the learned model
     (``--model``, default the MRI room's shipped weights) through ``wavediff.Restorer`` as users call it,
     with the true sigma and with the sigma the room estimates itself, its posterior mean in one network
-    evaluation; and the observed coverage of its 90 % intervals (mean +- 1.645 std of ``--draws`` draws).
-(2) Reconstruction of single-coil k-space simulated from the magnitude slices with a smooth random phase:
-    4x and 8x equispaced (centre 0.08 / 0.04) and 4x random masks; zero-filled against sigpy's L1-wavelet
-    and TV compressed sensing, whose ``lam`` is chosen from a grid on one held-out calibration volume.
+    evaluation; the room's 3-D model (``--model3d``, default ``weights3d.safetensors`` when present) on
+    overlapping cubes; and the observed coverage of its 90 % intervals (mean +- 1.645 std of ``--draws`` draws).
+(2) Reconstruction of k-space simulated from the magnitude slices with a smooth random phase, single coil
+    (4x and 8x equispaced, centre 0.08 / 0.04, and 4x random masks) and 8 coils with their maps (4x and
+    8x equispaced): zero-filled against sigpy's L1-wavelet and TV compressed sensing, whose ``lam`` is
+    chosen from a grid on one held-out calibration volume, and the learned model's plug-and-play
+    reconstruction (``benchmarks/mri_recon.py``).
 
 Volumes: every 3-D NIfTI (the first volume of a 4-D one) under ``--data``, label maps and tiny images left
 out, the central slices of the last axis cropped and each slice resized; without ``--data`` generated
@@ -28,6 +35,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import statistics
+import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -39,20 +47,14 @@ from wavediff.modalities.mri import baselines, degrade
 from wavediff.modalities.mri.files import read_mri
 from wavediff.modalities.mri.metrics import aggregate, foreground_mask, volume_metrics
 from wavediff.modalities.mri.preprocess import volumes as split_volumes
-from wavediff.modalities.mri.recon import pnp_hqs
 
 from wavediff.errors import InvalidInputError, MissingDependencyError
 from wavediff.report import markdown_table, provenance, write_report
 
 from .mri_learned import COVERAGE_Z, LEARNED_NOTE, coverage_arm, learned_methods, load_restorer, memory_arm  # noqa: F401 (LEARNED_NOTE: re-exported)
+from .mri_recon import CASES, PNP, PNP_GRID, RECON_METHODS, _kspaces, _slices, calibrate, lam_label, recon_arm  # noqa: F401 (re-exported)
 
 LEVELS = (0.03, 0.05, 0.09)  # Rician sigma as a fraction of the volume maximum (the bar's levels)
-#: (label, acceleration, centre fraction, mask kind)
-CASES = (
-    ("4x equispaced", 4, 0.08, "equispaced"),
-    ("8x equispaced", 8, 0.04, "equispaced"),
-    ("4x random", 4, 0.08, "random"),
-)
 METRICS = ("psnr", "ssim", "nmse", "psnr_fg", "ssim_fg", "nmse_fg")
 HEADER = ["PSNR (dB)", "SSIM", "NMSE", "PSNR fg (dB)", "SSIM fg", "NMSE fg"]
 MIN_SLICES, MIN_SIDE = 4, 32  # smaller images are "tiny" and left out
@@ -82,10 +84,13 @@ SETTINGS = {
 
 
 # --------------------------------------------------------------------------------------------- volumes
-def find_volumes(data: str | Path) -> tuple[dict[Path, np.ndarray], list[tuple[Path, str]]]:
-    """NIfTI files under ``data`` (recursively, sorted) fit for the benchmark with the volume each was read
-    to (each file is read once), and those left out with why."""
-    files = sorted(p for p in Path(data).rglob("*") if p.is_file() and p.name.endswith((".nii", ".nii.gz")))
+def find_volumes(
+    data: str | Path, files: Sequence[Path] | None = None
+) -> tuple[dict[Path, np.ndarray], list[tuple[Path, str]]]:
+    """NIfTI files under ``data`` (recursively, sorted; or the given ``files`` in their order) fit for the
+    benchmark with the volume each was read to (each file is read once), and those left out with why."""
+    if files is None:
+        files = sorted(p for p in Path(data).rglob("*") if p.is_file() and p.name.endswith((".nii", ".nii.gz")))
     keep: dict[Path, np.ndarray] = {}
     skipped = []
     for path in files:
@@ -188,12 +193,13 @@ def denoise_arm(
     seed: int = 0,
     include_bm: bool = True,
     restorer=None,
+    restorer3d=None,
 ) -> tuple[dict[float, list[dict]], list[str]]:
-    """Per level, rows of the noisy input, every denoiser and the learned model when ``restorer`` is given
-    (metrics averaged over volumes); and notes."""
+    """Per level, rows of the noisy input, every denoiser and the learned models that are given (``restorer``,
+    and a 3-D ``restorer3d``; metrics averaged over volumes); and notes."""
     notes: list[str] = []
     methods = denoisers(include_bm)
-    learned = learned_methods(restorer)
+    learned = learned_methods(restorer, restorer3d)
     tables: dict[float, list[dict]] = {}
     missing: set[str] = set()
     masks = [foreground_mask(v) for v in volumes]
@@ -248,104 +254,6 @@ def denoise_arm(
     return tables, sorted(set(notes), key=notes.index)
 
 
-# -------------------------------------------------------------------------------------- reconstruction
-def _slices(vol: np.ndarray, n: int) -> np.ndarray:
-    start = max(0, (vol.shape[0] - n) // 2)
-    return vol[start : start + n]
-
-
-def _kspaces(vol: np.ndarray, case: tuple, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    _, acc, centre, kind = case
-    out = []
-    for i, mag in enumerate(vol):
-        k = degrade.simulate_kspace(mag, np.random.default_rng([seed, i]), coils=1, phase=True)["kspace"]
-        out.append(degrade.undersample(k, acc, centre, kind, seed=seed * 1000 + i))
-    return out
-
-
-def _recon(method: str, kspaces, lam, iters: int, restorer=None) -> np.ndarray:
-    if method == PNP:
-        k, m = np.stack([k for k, _ in kspaces]), np.stack([m for _, m in kspaces])
-        return pnp_hqs(k, m, restorer, levels=lam[:2], iters=lam[2])
-    if method == "zero-filled":
-        return np.stack([baselines.zero_filled(k, m) for k, m in kspaces])
-    kind = "wavelet" if "wavelet" in method else "tv"
-    return np.stack([np.abs(baselines.sigpy_cs(k, m, lam, kind=kind, iters=iters)) for k, m in kspaces])
-
-
-RECON_METHODS = ("zero-filled", "sigpy L1-wavelet (db4)", "sigpy TV")
-PNP = "wavediff PnP-HQS (learned denoiser)"
-#: PnP schedules (first level, last level, iterations = network evaluations per slice), chosen per case on
-#: the calibration volume like sigpy's lam
-PNP_GRID = ((0.05, 0.02, 3), (0.08, 0.02, 6), (0.1, 0.03, 10))
-
-
-def _methods(restorer) -> tuple[str, ...]:
-    return RECON_METHODS + ((PNP,) if restorer is not None else ())
-
-
-def _lam_label(lam) -> str:
-    if lam is None:
-        return "-"
-    return f"{lam[0]:g}-{lam[1]:g}, {lam[2]} NFE" if isinstance(lam, tuple) else f"{lam:g}"
-
-
-def calibrate(
-    calib: np.ndarray, lams: Sequence[float], iters: int, n_slices: int, seed: int = 99, restorer=None
-) -> dict:
-    """``lam`` per (case, sigpy method) maximising the calibration volume's PSNR; never the test volumes."""
-    vol = _slices(calib, n_slices)
-    fg = foreground_mask(vol)
-    chosen = {}
-    for case in CASES:
-        ks = _kspaces(vol, case, seed)
-        for method in _methods(restorer)[1:]:
-            grid = PNP_GRID if method == PNP else lams
-            scores = {
-                lam: volume_metrics(vol, _recon(method, ks, lam, iters, restorer), mask=fg)["psnr"]
-                for lam in grid
-            }
-            chosen[(case[0], method)] = max(scores, key=scores.get)
-    return chosen
-
-
-def recon_arm(
-    volumes: Sequence[np.ndarray], lams: dict, iters: int, n_slices: int, seed: int = 0, restorer=None
-) -> dict[str, list[dict]]:
-    """Per case, rows of zero-filled and sigpy CS (with the calibrated ``lam``) averaged over volumes."""
-    tables = {}
-    for ci, case in enumerate(CASES):
-        scores: dict[str, list[dict]] = {}
-        times: dict[str, list[float]] = {}
-        for vi, full in enumerate(volumes):
-            vol = _slices(full, n_slices)
-            fg = foreground_mask(vol)
-            ks = _kspaces(vol, case, seed + 10 * ci + vi)
-            for method in _methods(restorer):
-                lam = lams.get((case[0], method), 0.0)
-                t0 = time.perf_counter()
-                try:
-                    est = _recon(method, ks, lam, iters, restorer)
-                except MissingDependencyError as exc:
-                    print(f"{method} skipped: {exc}")
-                    continue
-                times.setdefault(method, []).append(time.perf_counter() - t0)
-                scores.setdefault(method, []).append(volume_metrics(vol, est, mask=fg))
-        rows = []
-        for method in _methods(restorer):
-            if method in scores and len(scores[method]) == len(volumes):
-                rows.append(
-                    _row(
-                        method,
-                        scores[method],
-                        times[method],
-                        {"lam": _lam_label(lams.get((case[0], method)))},
-                    )
-                )
-        tables[case[0]] = rows
-    return tables
-
-
 # ------------------------------------------------------------------------------------------------ main
 def run(
     data: str | None,
@@ -357,6 +265,8 @@ def run(
     settings: dict | None = None,
     model: str | Path | None = None,
     draws: int = 8,
+    model3d: str | Path | None = None,
+    files: Sequence[Path] | None = None,
 ) -> str:
     """Run both arms (and the learned model's coverage) and write the report to ``out``; returns its text."""
     t_start = time.perf_counter()
@@ -365,7 +275,7 @@ def run(
     slices, size = cfg["slices"], cfg["size"]
     notes, used_files = [], []
     if data:
-        eligible, skipped = find_volumes(data)
+        eligible, skipped = find_volumes(data, files)
         for path, why in skipped:
             print(f"left out {path}: {why}")
         if len(eligible) >= 2:
@@ -392,9 +302,10 @@ def run(
     print(f"{len(vols)} test volumes, calibration: {calib_name}")
 
     restorer, learned_note = load_restorer(model)
-    print(learned_note)
+    restorer3d, note3d = load_restorer(model3d, dims=3)
+    print(learned_note, "" if restorer3d is None else note3d)
     t0 = time.perf_counter()
-    den, den_notes = denoise_arm(vols, LEVELS, include_bm=include_bm, restorer=restorer)
+    den, den_notes = denoise_arm(vols, LEVELS, include_bm=include_bm, restorer=restorer, restorer3d=restorer3d)
     t_den = time.perf_counter() - t0
     cover = coverage_arm(vols, restorer, LEVELS, draws) if restorer is not None and draws >= 2 else []
     memory = memory_arm(cfg["memory"], model) if restorer is not None and cfg.get("memory") else []
@@ -425,6 +336,7 @@ def run(
         "then the mean over volumes; `fg`: within the foreground mask of the clean volume "
         "(`foreground_mask`). Times: wall time per volume on this machine, median over volumes.\n",
         f"**{learned_note}**\n",
+        *([f"**{note3d}**\n"] if restorer3d is not None else []),
         "## (1) Rician denoising\n",
         "Noise: Rician, sigma = level x the volume maximum, seeded. Every method but the last NLM row gets "
         "the true sigma; that row uses `estimate_sigma(noisy, 'background')`. BM3D/BM4D: the `bm3d`/`bm4d` "
@@ -437,8 +349,10 @@ def run(
         parts += [
             "\n### uncertainty: coverage of the learned model's 90 % intervals\n",
             f"Per voxel, mean +- {COVERAGE_Z} x the standard deviation of {draws} posterior draws (the recipe's "
-            "sampler, true sigma); the share of clean voxels inside, whole volume and foreground, and the "
-            "foreground RMS error of the draws' mean over the RMS of their std (1 when the spread is calibrated).\n",
+            "sampler, true sigma) times the model's `spread scale` (its JSON's `calibration`, chosen on a held-out "
+            "volume that is not a test volume by `python3 -m benchmarks.mri_calibrate`; 1 when it records none); "
+            "the share of clean voxels inside, as drawn (scale 1) and scaled, whole volume and foreground, and the "
+            "foreground RMS error of the draws' mean over the RMS of their scaled std.\n",
             markdown_table(cover, digits=4),
         ]
     if memory:
@@ -452,9 +366,12 @@ def run(
             markdown_table(memory, digits=4),
         ]
     parts += [
-        "\n## (2) Reconstruction from undersampled single-coil k-space\n",
+        "\n## (2) Reconstruction from undersampled k-space, single coil and 8 coils\n",
         f"k-space: orthonormal centred FFT of each magnitude slice times a smooth random phase "
-        f"(`simulate_kspace`, no added noise), the central {cfg['recon_slices']} slices of each volume, "
+        f"(`simulate_kspace`, no added noise; with 8 coils, first weighted by birdcage sensitivity maps "
+        "normalised to unit sum of squares, which every method is given: zero-filled combines the coils "
+        "with them, sigpy and PnP use them in the SENSE model), the central "
+        f"{cfg['recon_slices']} slices of each volume, "
         "stacked into a volume to score the magnitude. Masks: fastMRI line masks (`undersample`), a "
         "different seed per slice. sigpy: `L1WaveletRecon` (db4) / `TotalVariationRecon`, "
         f"{cfg['iters']} iterations; lam (k-space units) chosen for the best PSNR from the grid "
@@ -462,8 +379,8 @@ def run(
         "(never on the test volumes). wavediff PnP-HQS (with a learned model): the zero-filled image, then "
         "per iteration the learned denoiser (`modalities/mri/recon.py`: the magnitude at a noise level "
         "spaced geometrically between the two given, the phase of the image from the fully sampled centre "
-        "lines) and the measured lines put back; its schedule chosen from "
-        f"{', '.join(_lam_label(g) for g in PNP_GRID)} on the same calibration volume.\n",
+        "lines) and the measured lines put back (8 coils: 10 conjugate-gradient steps towards the data from the denoised image); its schedule chosen from "
+        f"{', '.join(lam_label(g) for g in PNP_GRID)} on the same calibration volume.\n",
     ]
     for case, rows in rec.items():
         parts += [f"\n### {case}\n", markdown_table(rows, digits=4)]
@@ -481,38 +398,48 @@ def run(
 def main(argv: Sequence[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", help="folder searched recursively for NIfTI volumes (default: generated only)")
-    ap.add_argument("--quick", action="store_true", help="smaller crops, fewer volumes and iterations")
-    ap.add_argument("--out", default="benchmarks/results/mri.md")
+    ap.add_argument("--ixi", metavar="DIR", help="IXI's NIfTI files under DIR (datasets.mri.fetch_ixi), sorted by subject")
+    ap.add_argument("--ixi-modality", default="T1", choices=("T1", "T2", "PD"), help="the IXI contrast (default T1)")
     ap.add_argument(
-        "--max-volumes", type=int, default=None, help="test volumes at most (default 2 quick, 5 full)"
+        "--fastmri", metavar="DIR", help="fastMRI's reconstruction protocol on the .h5 files under DIR (benchmarks/mri_fastmri.py)"
+    )
+    ap.add_argument("--quick", action="store_true", help="smaller crops, fewer volumes and iterations")
+    ap.add_argument("--out", default=None, help="report (default benchmarks/results/mri.md, mri_fastmri.md with --fastmri)")
+    ap.add_argument(
+        "--max-volumes", type=int, default=None, help="test volumes at most (default 2 quick, 5 full; fastMRI: all)"
     )
     ap.add_argument(
         "--model", default=None, help="learned model's weights (default: the MRI room's shipped model)"
     )
     ap.add_argument(
+        "--model3d", default=None, help="a 3-D model's weights (default: the MRI room's weights3d, when present)"
+    )
+    ap.add_argument(
         "--draws", type=int, default=8, help="posterior draws for the coverage table (default 8; 0: none)"
     )
     args = ap.parse_args(argv)
-    command = ["python3", "-m", "benchmarks.mri"]
-    if args.data:
-        command += ["--data", args.data]
-    if args.quick:
-        command.append("--quick")
-    command += ["--out", args.out]
-    if args.max_volumes is not None:
-        command += ["--max-volumes", str(args.max_volumes)]
-    if args.model is not None:
-        command += ["--model", args.model]
-    if args.draws != 8:
-        command += ["--draws", str(args.draws)]
+    command = shlex.join(["python3", "-m", "benchmarks.mri", *(sys.argv[1:] if argv is None else argv)])
+    if args.fastmri:
+        from .mri_fastmri import run_fastmri
+
+        out = args.out or "benchmarks/results/mri_fastmri.md"
+        run_fastmri(args.fastmri, out, args.model, args.max_volumes, command, iters=40 if args.quick else 100)
+        return
+    files = None
+    if args.ixi:
+        from wavediff.datasets.mri.downloads import ixi_files
+
+        files = [f["path"] for f in ixi_files(args.ixi, args.ixi_modality)]
     run(
-        args.data,
+        args.ixi or args.data,
         args.quick,
-        args.out,
+        args.out or "benchmarks/results/mri.md",
         args.max_volumes,
-        command=shlex.join(command),
+        command=command,
         model=args.model,
         draws=args.draws,
+        model3d=args.model3d,
+        files=files,
     )
 
 

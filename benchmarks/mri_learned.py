@@ -23,36 +23,42 @@ LEARNED_NOTE = "learned model: none (no shipped MRI model and no --model); only 
 COVERAGE_Z = 1.645  # mean +- z std: a 90 % interval for a Gaussian posterior
 
 
-def learned_methods(restorer) -> list[tuple[str, str, Callable[[np.ndarray, float], np.ndarray]]]:
+def learned_methods(restorer, restorer3d=None) -> list[tuple[str, str, Callable[[np.ndarray, float], np.ndarray]]]:
     """``(name, sigma label, fn(noisy, sigma))`` of the learned model: with the true sigma, and with the sigma
     the room estimates itself (as ``wavediff restore mri`` does without ``--sigma``); none without a model.
+    With ``restorer3d`` (a 3-D model) its row with the true sigma follows.
 
     Volumes here are ``(slices, H, W)``, so the room is told its slice axis (``axis=0``)."""
-    if restorer is None:
-        return []
-    name = "wavediff (posterior mean, 1 NFE)"
-    return [
-        (name, "true", lambda noisy, sigma: restorer.restore(noisy, sigma=sigma, axis=0)),
-        (name, "estimated by the room", lambda noisy, sigma: restorer.restore(noisy, axis=0)),
-    ]
+    out = []
+    if restorer is not None:
+        name = "wavediff (posterior mean, 1 NFE)"
+        out += [
+            (name, "true", lambda noisy, sigma: restorer.restore(noisy, sigma=sigma, axis=0)),
+            (name, "estimated by the room", lambda noisy, sigma: restorer.restore(noisy, axis=0)),
+        ]
+    if restorer3d is not None:
+        name = f"wavediff 3-D (cWDM packing, cubes of {restorer3d.modality.cube}^3, 1 NFE per cube)"
+        out.append((name, "true", lambda noisy, sigma: restorer3d.restore(noisy, sigma=sigma)))
+    return out
 
 
-def load_restorer(model: str | Path | None):
-    """A Restorer for ``model`` (default: the MRI room's shipped weights), and a note of what it is; None
-    and the reason when there is no model."""
+def load_restorer(model: str | Path | None, dims: int = 2):
+    """A Restorer for ``model`` (default: the MRI room's shipped weights, ``dims=3``: its 3-D model), and a
+    note of what it is; None and the reason when there is no model."""
     from wavediff.modalities.mri.adapter import MRI
 
     from wavediff.pipeline import Restorer
     from wavediff.training import read_meta
 
-    path = Path(model) if model is not None else MRI.weights_path()
+    default = MRI.weights_3d_path() if dims == 3 else MRI.weights_path()
+    path = Path(model) if model is not None else default
     if not path.is_file():
         return None, LEARNED_NOTE
     info = read_meta(path).get("info", {})
     data = info.get("data", {})
     names = sorted({Path(f["path"]).parts[0] for f in data.get("files", [])})
     note = (
-        f"learned model: `{path.name}` (sha256 `{sha256sum(path)[:12]}`), trained by `{info.get('command', '?')}` "
+        f"learned {'3-D ' if dims == 3 else ''}model: `{path.name}` (sha256 `{sha256sum(path)[:12]}`), trained by `{info.get('command', '?')}` "
         f"for {info.get('steps', '?')} steps on {data.get('source', '?')} under `{data.get('folder', '-')}` "
         f"({', '.join(names) or 'no files'}), held out: {', '.join(data.get('excluded', [])) or 'nothing'}."
     )
@@ -63,10 +69,12 @@ def coverage_arm(
     volumes: Sequence[np.ndarray], restorer, levels: Sequence[float], draws: int, seed: int = 0
 ) -> list[dict]:
     """Per level: the observed coverage of mean +- 1.645 std of ``draws`` posterior draws (a nominal 90 %
-    Gaussian interval), whole volume and foreground, and the RMS error of the draws' mean over their std."""
+    Gaussian interval; the std times the model's calibrated ``spread_scale``, and as drawn), whole volume and
+    foreground, and the RMS error of the draws' mean over their (scaled) std."""
     rows = []
+    k = restorer.spread_scale  # the model's calibrated factor on the spread (1 when it records none)
     for li, level in enumerate(levels):
-        inside, inside_fg, ratio, times = [], [], [], []
+        inside, inside_fg, ratio, times, raw = [], [], [], [], []
         for vi, clean in enumerate(volumes):
             noisy = degrade.rician(clean, level, np.random.default_rng([seed, li, vi]))
             t0 = time.perf_counter()
@@ -75,6 +83,7 @@ def coverage_arm(
             )
             times.append(time.perf_counter() - t0)
             hit = np.abs(mean - clean) <= COVERAGE_Z * std
+            raw.append(float((np.abs(mean - clean) <= COVERAGE_Z * std / k).mean()))
             fg = foreground_mask(clean)
             inside.append(float(hit.mean()))
             inside_fg.append(float(hit[fg].mean()))
@@ -86,6 +95,8 @@ def coverage_arm(
                 "level": level,
                 "draws": draws,
                 "NFE / slice": restorer.evaluations_per_row(draws),
+                "coverage as drawn": statistics.mean(raw),
+                "spread scale": k,
                 "coverage (nominal 0.90)": statistics.mean(inside),
                 "coverage fg": statistics.mean(inside_fg),
                 "RMS error / RMS std (fg)": statistics.mean(ratio),

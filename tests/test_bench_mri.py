@@ -3,12 +3,15 @@ input at the highest level, calibration never touches the test volumes, and the 
 
 from __future__ import annotations
 
+import json
+
 import nibabel as nib
 import numpy as np
 import pytest
 from scipy import ndimage
 
 from benchmarks import mri as bench
+from benchmarks import mri_calibrate, mri_recon
 
 TINY = {"slices": 8, "size": 32, "volumes": 1, "recon_slices": 2, "iters": 10, "lams": (1e-3, 1e-2)}
 
@@ -107,8 +110,8 @@ def test_learned_rows_and_coverage_come_from_the_restorer(volume, tiny_model):
 
 def test_reconstruction_arm(volume, monkeypatch):
     seen = []
-    real = bench._kspaces
-    monkeypatch.setattr(bench, "_kspaces", lambda vol, case, seed: seen.append(vol) or real(vol, case, seed))
+    real = mri_recon._kspaces
+    monkeypatch.setattr(mri_recon, "_kspaces", lambda vol, case, seed: seen.append(vol) or real(vol, case, seed))
     calib = bench.generated_volumes(1, 8, 32, seed=100)[0][0][1]
     lams = bench.calibrate(calib, TINY["lams"], TINY["iters"], 2)
     assert all(
@@ -133,6 +136,7 @@ def test_run_writes_report_with_provenance(data, tmp_path, monkeypatch):
         command="python3 -m benchmarks.mri --quick",
         include_bm=False,
         model=tmp_path / "none",
+        model3d=tmp_path / "none",
     )
     assert out.read_text() == text
     assert text.count("**Provenance.**") == 1 and "`python3 -m benchmarks.mri --quick`" in text
@@ -156,3 +160,33 @@ def test_pnp_row_joins_the_reconstruction_arm_with_a_calibrated_schedule(volume,
     for rows in tables.values():
         assert [r["method"] for r in rows] == [*bench.RECON_METHODS, bench.PNP]
         assert rows[-1]["lam"].endswith("NFE") and np.isfinite(rows[-1]["PSNR (dB)"])
+
+
+def test_spread_calibration_recovers_a_known_factor():
+    """Errors drawn with twice the stated spread: the factor that gives 90 % coverage is 2."""
+    rng = np.random.default_rng(0)
+    ratios = {level: np.abs(rng.normal(0.0, 2.0, 200_000)) / bench.COVERAGE_Z for level in (0.03, 0.09)}
+    k, rows = mri_calibrate.calibrate(ratios)
+    assert k == pytest.approx(2.0, rel=0.01)
+    assert all(abs(r["coverage as drawn"] - 0.59) < 0.01 for r in rows)  # P(|z| < 1.645 / 2)
+    assert all(abs(r[f"coverage x {k:.3f}"] - 0.90) < 0.005 for r in rows)
+
+
+def test_calibration_is_recorded_in_the_json_and_read_back(data, tiny_model, tmp_path, monkeypatch):
+    import shutil
+
+    from wavediff import Restorer
+
+    weights = tmp_path / "w.safetensors"
+    shutil.copy(tiny_model, weights)
+    shutil.copy(tiny_model.with_suffix(".json"), weights.with_suffix(".json"))
+    monkeypatch.setattr(mri_calibrate, "LEVELS", (0.09,))
+    monkeypatch.setitem(mri_calibrate.SETTINGS, "full", {**bench.SETTINGS["full"], "slices": 4, "size": 32})
+    out = tmp_path / "cal.md"
+    args = ["--data", str(data), "--volume", "blob.nii.gz", "--model", str(weights), "--draws", "2", "--out", str(out)]
+    k = mri_calibrate.main([*args, "--write"])
+    record = json.loads(weights.with_suffix(".json").read_text())["calibration"]
+    assert record["spread_scale"] == round(k, 4) and record["volume"]["path"] == "blob.nii.gz"
+    assert record["command"].startswith("python3 -m benchmarks.mri_calibrate")
+    assert Restorer("mri", weights).spread_scale == round(k, 4)
+    assert "blob.nii.gz" in out.read_text() and f"{k:.4f}" in out.read_text()
