@@ -32,6 +32,7 @@ MODULES = [
     "wavediff.datasets.mri.downloads",
     "wavediff.datasets.mri.shipped",
     "wavediff.modalities.mri.adapter",
+    "wavediff.modalities.mri.volume3d",
     "wavediff.modalities.eeg.artifacts",
     "wavediff.modalities.eeg.artifacts.ocular",
     "wavediff.modalities.eeg.artifacts.muscle",

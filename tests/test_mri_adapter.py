@@ -46,7 +46,7 @@ def _nifti(path, data, zooms=(1.0, 1.0, 3.0)):
 def test_registered_with_its_settings():
     room = get_modality("mri")
     assert isinstance(room, MRI) and room.spatial_dims == 2
-    assert room.settings() == {"channels": 1, "context_channels": 3, "multiple": 16}  # the recipe's: 2.5-D
+    assert room.settings() == {"channels": 1, "context_channels": 3, "multiple": 16, "dims": 2, "cube": 48}  # 2.5-D
     assert type(room)(**room.settings()).settings() == room.settings()
     with pytest.raises(InvalidInputError, match="power of two"):
         MRI(multiple=12)

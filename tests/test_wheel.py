@@ -178,3 +178,11 @@ def test_the_installed_wheel_restores_mri_files(venv, wheel):
     changed = _run(bin_dir, python, "-c", check, cwd=home)
     assert changed.returncode == 0, changed.stderr
     assert float(changed.stdout) > 0  # the model did change the image
+    # the 3-D model ships in the wheel too, and the CLI builds the room's 3-D layout from its record
+    where = _run(bin_dir, python, "-c", "from wavediff.modalities.mri.adapter import MRI; print(MRI.weights_3d_path())", cwd=home)
+    assert where.returncode == 0, where.stderr
+    weights3d = where.stdout.strip()
+    assert "site-packages" in weights3d and Path(weights3d).is_file() and Path(weights3d).with_suffix(".json").is_file()
+    cubes = _run(bin_dir, "wavediff", "restore", "mri", str(home / "in.nii.gz"), str(home / "out3d.nii.gz"), "--model", weights3d, cwd=home)
+    assert cubes.returncode == 0, cubes.stderr
+    assert "cube(s) of 48^3" in cubes.stdout + cubes.stderr

@@ -36,7 +36,7 @@ def cubes(volume: np.ndarray, cube: int, hop: int) -> tuple[np.ndarray, dict[str
     >>> vol = np.random.default_rng(0).random((40, 20, 7))
     >>> rows, geom = cubes(vol, 16, 12)
     >>> rows.shape
-    (12, 16, 16, 16)
+    (6, 16, 16, 16)
     >>> bool(np.allclose(blend(rows, geom), vol, rtol=0, atol=1e-12))
     True
     """
