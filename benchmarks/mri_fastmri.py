@@ -32,7 +32,7 @@ import torch
 from wavediff.modalities.mri import baselines, degrade
 from wavediff.modalities.mri.files import read_mri
 from wavediff.modalities.mri.metrics import aggregate, volume_metrics
-from wavediff.modalities.mri.recon import centre_block, pnp_hqs
+from wavediff.modalities.mri.recon import centre_block, centre_window, pnp_hqs
 
 from wavediff.errors import InvalidInputError, UnsupportedFormatError
 from wavediff.operators import ifftc
@@ -49,7 +49,6 @@ FASTMRI_CASES = (
 )
 METHODS = ("zero-filled", "sigpy L1-wavelet (db4)")
 LAMS = (1e-4, 1e-3, 1e-2)
-NOTES: list[str] = []  # what the last run had to do differently (ESPIRiT fallbacks), for its report
 
 
 def fastmri_volumes(folder: str | Path) -> tuple[list[dict], list[str]]:
@@ -92,8 +91,7 @@ def _maps(k: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, int]:
     if hi - lo < 6:
         raise InvalidInputError(f"ESPIRiT needs at least 6 fully sampled centre lines (its kernel), the mask has {hi - lo}")
     width = min(24, hi - lo)
-    window = np.zeros(k.shape[-1])
-    window[lo:hi] = np.hanning(hi - lo + 2)[1:-1]
+    window = centre_window(mask)
     out, fallback = [], 0
     for s in k:
         maps = espirit_maps(s, calib_width=width, crop=0.8)
@@ -114,17 +112,16 @@ def _reconstruct(method, k, mask, maps, lam, iters, restorer) -> np.ndarray:
     return np.stack([np.abs(baselines.sigpy_cs(s, mask, lam, maps=m, iters=iters)) for s, m in zip(k, per_slice)])
 
 
-def _case(vol: dict, case: tuple, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, float]:
+def _case(vol: dict, case: tuple, seed: int, notes: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, float]:
+    """The undersampled k-space of one volume, scaled (a note appended where its maps needed the fallback)."""
     _, acc, centre, kind = case
     mask = degrade.undersample(np.ones(vol["kspace"].shape[-2:], complex), acc, centre, kind, seed=seed)[1]
     k = np.where(mask, vol["kspace"], 0).astype(np.complex128)
-    zf = ifftc(torch.from_numpy(k)).abs()
-    zf = (zf.square().sum(1).sqrt() if k.ndim == 4 else zf).numpy()
-    scale = float(np.percentile(zf, 99.5)) or 1.0
+    scale = float(np.percentile(baselines.zero_filled(k, mask, coils=k.ndim == 4), 99.5)) or 1.0
     k = k / scale
     maps, fallback = _maps(k, mask) if k.ndim == 4 else (None, 0)
     if fallback:
-        NOTES.append(
+        notes.append(
             f"`{vol['path'].name}`, {case[0]}: {fallback} slice(s) where ESPIRiT's crop left no map; their maps are the "
             "low-resolution coil images over their root sum of squares"
         )
@@ -137,17 +134,17 @@ def _methods(restorer) -> tuple[str, ...]:
 
 def fastmri_arm(
     volumes: Sequence[dict], restorer=None, iters: int = 100, lams: Sequence[float] = LAMS, cases=FASTMRI_CASES
-) -> tuple[dict[str, list[dict]], dict]:
+) -> tuple[dict[str, list[dict]], dict, list[str]]:
     """Per case, rows of every method averaged over ``volumes[1:]``; ``lam`` and the PnP schedule chosen on
-    ``volumes[0]``. Returns the tables and the choices."""
+    ``volumes[0]``. Returns the tables, the choices and notes (where ESPIRiT needed its fallback)."""
     if len(volumes) < 2:
         raise InvalidInputError("the fastMRI protocol needs two files or more: the first calibrates, the rest are scored")
     chosen: dict = {}
     tables: dict[str, list[dict]] = {}
-    NOTES.clear()
+    notes: list[str] = []
     for ci, case in enumerate(cases):
         calib = volumes[0]
-        k, mask, maps, scale = _case(calib, case, seed=1000 + ci)
+        k, mask, maps, scale = _case(calib, case, 1000 + ci, notes)
         for method in _methods(restorer)[1:]:
             grid = PNP_GRID if method == PNP else lams
             score = {}
@@ -158,7 +155,7 @@ def fastmri_arm(
         per: dict[str, list[dict]] = {}
         times: dict[str, list[float]] = {}
         for vi, vol in enumerate(volumes[1:]):
-            k, mask, maps, scale = _case(vol, case, seed=vi * 10 + ci)
+            k, mask, maps, scale = _case(vol, case, vi * 10 + ci, notes)
             for method in _methods(restorer):
                 t0 = time.perf_counter()
                 est = _reconstruct(method, k, mask, maps, chosen.get((case[0], method)), iters, restorer) * scale
@@ -173,7 +170,7 @@ def fastmri_arm(
             }
             for m in _methods(restorer)
         ]
-    return tables, chosen
+    return tables, chosen, sorted(set(notes), key=notes.index)
 
 
 def run_fastmri(
@@ -192,7 +189,7 @@ def run_fastmri(
     volumes, notes = fastmri_volumes(folder)
     volumes = volumes[: None if max_volumes is None else 1 + max_volumes]
     restorer, learned_note = load_restorer(model)
-    tables, _ = fastmri_arm(volumes, restorer, iters=iters)
+    tables, _, arm_notes = fastmri_arm(volumes, restorer, iters=iters)
     coils = "multi-coil" if volumes[0]["kspace"].ndim == 4 else "single-coil"
     parts = [
         "# MRI room: fastMRI reconstruction protocol\n",
@@ -201,7 +198,7 @@ def run_fastmri(
         f"schedule): `{volumes[0]['path'].name}`. Target: the stored reconstruction, estimates centre-cropped to it; "
         "fastMRI's metrics per volume (the target's maximum as data range), then the mean over volumes.\n",
         f"**{learned_note}**\n",
-        *[f"- {n}" for n in [*notes, *NOTES]],
+        *[f"- {n}" for n in [*notes, *arm_notes]],
     ]
     for case, rows in tables.items():
         parts += [f"\n### {case}\n", markdown_table(rows, digits=4)]

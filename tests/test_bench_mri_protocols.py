@@ -51,7 +51,7 @@ def test_fastmri_protocol_scores_the_stored_targets(tmp_path, coils):
     assert [v["path"].name for v in volumes] == ["file0.h5", "file1.h5", "file2.h5"]
     assert any("broken.h5" in n for n in notes)
     cases = mri_fastmri.FASTMRI_CASES[:1]
-    tables, chosen = mri_fastmri.fastmri_arm(volumes, None, iters=20, lams=(1e-3, 1e-2), cases=cases)
+    tables, chosen, _ = mri_fastmri.fastmri_arm(volumes, None, iters=20, lams=(1e-3, 1e-2), cases=cases)
     rows = {r["method"]: r for r in tables["4x equispaced"]}
     assert set(rows) == set(mri_fastmri.METHODS) and chosen[("4x equispaced", "sigpy L1-wavelet (db4)")] in (1e-3, 1e-2)
     # scored in the file's own units (the scale undone) against its stored target, with maps that fit

@@ -8,7 +8,8 @@ import pytest
 import torch
 from wavediff.modalities.mri.adapter import MRI
 from wavediff.modalities.mri.degrade import rician
-from wavediff.modalities.mri.volume3d import blend, crop3d, cubes
+from wavediff.modalities.mri.training import crop3d
+from wavediff.modalities.mri.volume3d import blend, cubes
 
 from wavediff import Restorer, get_modality
 from wavediff.errors import ConfigError, InvalidInputError

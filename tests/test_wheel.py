@@ -133,19 +133,31 @@ def test_the_installed_wheel_works_from_core_to_a_restore(venv, wheel):
     assert "wavediff (posterior mean)" in demo.stdout  # the shipped model was found in the installed package
     make = (
         "from wavediff.datasets.eeg import simulate_raw; "
-        f"simulate_raw(n_seconds=30.0, sfreq=160.0, rng=0).save({str(home / 'in_raw.fif')!r}, verbose='error')"
+        "simulate_raw(n_seconds=30.0, sfreq=160.0, rng=0).save({src!r}, verbose='error')"
     )
-    assert _run(bin_dir, python, "-c", make, cwd=home).returncode == 0
-    restored = _run(bin_dir, "wavediff", "restore", "eeg", str(home / "in_raw.fif"), str(home / "out_raw.fif"), cwd=home)
-    assert restored.returncode == 0, restored.stderr
     check = (
-        "import mne; a = mne.io.read_raw_fif({!r}, verbose='error'); b = mne.io.read_raw_fif({!r}, verbose='error'); "
+        "import mne; a = mne.io.read_raw_fif({src!r}, verbose='error'); b = mne.io.read_raw_fif({out!r}, verbose='error'); "
         "assert a.ch_names == b.ch_names and a.n_times == b.n_times and a.info['sfreq'] == b.info['sfreq']; "
         "import numpy as np; print(float(np.abs(a.get_data() - b.get_data()).max()))"
-    ).format(str(home / "in_raw.fif"), str(home / "out_raw.fif"))
-    changed = _run(bin_dir, python, "-c", check, cwd=home)
-    assert changed.returncode == 0, changed.stderr
-    assert float(changed.stdout) > 0  # the model did change the recording
+    )
+    _, change = _make_restore_check(venv, "eeg", make, check, home / "in_raw.fif", home / "out_raw.fif")
+    assert change > 0  # the model did change the recording
+
+
+def _make_restore_check(venv, room, make, check, src, out, *options) -> tuple[str, float]:
+    """In the venv: write ``src`` with the ``make`` code (None: it exists), ``wavediff restore room src out``,
+    then run the ``check`` code, which prints the largest change; returns the restore's output and that change.
+    ``make`` and ``check`` are formatted with ``src`` and ``out``."""
+    home, bin_dir = venv
+    python = str(bin_dir / "python")
+    if make is not None:
+        made = _run(bin_dir, python, "-c", make.format(src=str(src), out=str(out)), cwd=home)
+        assert made.returncode == 0, made.stderr
+    restored = _run(bin_dir, "wavediff", "restore", room, str(src), str(out), *options, cwd=home)
+    assert restored.returncode == 0, restored.stderr
+    checked = _run(bin_dir, python, "-c", check.format(src=str(src), out=str(out)), cwd=home)
+    assert checked.returncode == 0, checked.stderr
+    return restored.stdout + restored.stderr, float(checked.stdout)
 
 
 def test_the_installed_wheel_restores_mri_files(venv, wheel):
@@ -165,24 +177,19 @@ def test_the_installed_wheel_restores_mri_files(venv, wheel):
         "import numpy as np, nibabel as nib; from wavediff.datasets.mri import brain_phantom; "
         "from wavediff.modalities.mri.degrade import rician; "
         "v = rician(brain_phantom((24, 48, 48), rng=0), 0.05, np.random.default_rng(0)); "
-        f"nib.save(nib.Nifti1Image(v.astype(np.float32), np.diag([1.2, 1.2, 3.0, 1.0])), {str(home / 'in.nii.gz')!r})"
+        "nib.save(nib.Nifti1Image(v.astype(np.float32), np.diag([1.2, 1.2, 3.0, 1.0])), {src!r})"
     )
-    assert _run(bin_dir, python, "-c", make, cwd=home).returncode == 0
-    restored = _run(bin_dir, "wavediff", "restore", "mri", str(home / "in.nii.gz"), str(home / "out.nii.gz"), cwd=home)
-    assert restored.returncode == 0, restored.stderr
     check = (
-        "import nibabel as nib, numpy as np; a = nib.load({!r}); b = nib.load({!r}); "
+        "import nibabel as nib, numpy as np; a = nib.load({src!r}); b = nib.load({out!r}); "
         "assert np.allclose(a.affine, b.affine) and a.shape == b.shape; "
         "print(float(np.abs(a.get_fdata() - b.get_fdata()).max()))"
-    ).format(str(home / "in.nii.gz"), str(home / "out.nii.gz"))
-    changed = _run(bin_dir, python, "-c", check, cwd=home)
-    assert changed.returncode == 0, changed.stderr
-    assert float(changed.stdout) > 0  # the model did change the image
+    )
+    _, change = _make_restore_check(venv, "mri", make, check, home / "in.nii.gz", home / "out.nii.gz")
+    assert change > 0  # the model did change the image
     # the 3-D model ships in the wheel too, and the CLI builds the room's 3-D layout from its record
     where = _run(bin_dir, python, "-c", "from wavediff.modalities.mri.adapter import MRI; print(MRI.weights_3d_path())", cwd=home)
     assert where.returncode == 0, where.stderr
     weights3d = where.stdout.strip()
     assert "site-packages" in weights3d and Path(weights3d).is_file() and Path(weights3d).with_suffix(".json").is_file()
-    cubes = _run(bin_dir, "wavediff", "restore", "mri", str(home / "in.nii.gz"), str(home / "out3d.nii.gz"), "--model", weights3d, cwd=home)
-    assert cubes.returncode == 0, cubes.stderr
-    assert "cube(s) of 48^3" in cubes.stdout + cubes.stderr
+    log, change = _make_restore_check(venv, "mri", None, check, home / "in.nii.gz", home / "out3d.nii.gz", "--model", weights3d)
+    assert "cube(s) of 48^3" in log and change > 0

@@ -24,7 +24,7 @@ import torch
 
 from wavediff.errors import InvalidInputError, ShapeError
 
-__all__ = ["magnitude_prior", "low_resolution_phase", "centre_block", "pnp_hqs"]
+__all__ = ["magnitude_prior", "low_resolution_phase", "centre_block", "centre_window", "pnp_hqs"]
 
 
 def magnitude_prior(restorer: Any, phase: torch.Tensor | None = None) -> Any:
@@ -61,6 +61,15 @@ def centre_block(mask: np.ndarray) -> tuple[int, int]:
     return lo, hi
 
 
+def centre_window(mask: Any) -> np.ndarray:
+    """A Hann window over the fully sampled centre lines of a line mask (:func:`centre_block`), zero
+    elsewhere: applied along the last axis it keeps the low-resolution image without ringing."""
+    lo, hi = centre_block(mask)
+    window = np.zeros(np.shape(mask)[-1])
+    window[lo:hi] = np.hanning(hi - lo + 2)[1:-1]
+    return window
+
+
 def low_resolution_phase(kspace: torch.Tensor, mask: Any, maps: Any = None) -> torch.Tensor:
     """The phase of each slice's image from its fully sampled centre lines alone (Hann-windowed), as unit
     complex numbers: MR phase varies smoothly, so the centre of k-space holds it (partial-Fourier and
@@ -73,9 +82,7 @@ def low_resolution_phase(kspace: torch.Tensor, mask: Any, maps: Any = None) -> t
     masks = np.broadcast_to(masks, (k.shape[0], *k.shape[-2:])) if masks.ndim == 2 else masks
     out = torch.empty((k.shape[0], *k.shape[-2:]), dtype=k.dtype)
     for i in range(k.shape[0]):
-        lo, hi = centre_block(masks[i])
-        window = torch.zeros(k.shape[-1], dtype=torch.float64)
-        window[lo:hi] = torch.as_tensor(np.hanning(hi - lo + 2)[1:-1])
+        window = torch.as_tensor(centre_window(masks[i]))
         img = ifftc(k[i] * window) if k.ndim == 4 else ifftc((k[i] * window).unsqueeze(0))[0]
         if k.ndim == 4:
             s = torch.as_tensor(np.asarray(maps)[i] if np.ndim(maps) == 4 else np.asarray(maps))

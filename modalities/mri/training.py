@@ -27,9 +27,9 @@ from wavediff.errors import DataNotFoundError, WavediffError
 
 from .files import read_mri
 from .preprocess import volumes
-from .volume3d import crop3d
+from .volume3d import pad_at_least
 
-__all__ = ["volume_pool", "phantom_pool", "training_batches"]
+__all__ = ["volume_pool", "phantom_pool", "training_batches", "crop3d"]
 
 MIN_SIDE = 32  # voxels: thinner volumes (single slices, scout images) give no 2-D training slice
 
@@ -154,6 +154,21 @@ def _crop(
     if depth > 1 and rng.random() < 0.5:
         stack = stack[::-1]  # slice order is arbitrary
     return np.rot90(stack, int(rng.integers(4)), axes=(1, 2))
+
+
+def crop3d(vol: np.ndarray, size: int, rng: np.random.Generator, scale: tuple[float, float]) -> np.ndarray:
+    """A ``(size, size, size)`` training crop of ``vol`` for the 3-D layout: a random block resized by a factor
+    drawn from ``scale`` (anti-aliased, never below what the crop needs unless the volume is smaller), padded
+    symmetrically where the volume is too thin, then flipped and its axes permuted at random (no axis is
+    special in a 3-D model)."""
+    factor = max(rng.uniform(*scale), min(1.0, size / min(vol.shape)))
+    need = [min(int(np.ceil(size / factor)) + 4, n) for n in vol.shape]
+    start = [int(rng.integers(0, n - k + 1)) for n, k in zip(vol.shape, need)]
+    block = pad_at_least(_resize(vol[tuple(slice(s, s + k) for s, k in zip(start, need))], factor), size)
+    start = [int(rng.integers(0, n - size + 1)) for n in block.shape]
+    block = block[tuple(slice(s, s + size) for s in start)]
+    block = block[tuple(slice(None, None, -1) if rng.random() < 0.5 else slice(None) for _ in range(3))]
+    return np.ascontiguousarray(np.transpose(block, rng.permutation(3)), dtype=np.float32)
 
 
 def training_batches(room: Any, recipe: dict[str, Any], seed: int = 0, data: Path | None = None) -> Any:

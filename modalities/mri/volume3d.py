@@ -8,9 +8,9 @@ covered; :func:`wavediff.tiling.patch_starts`), and the restored cubes are blend
 Tukey weights divided by their sum (:func:`wavediff.tiling.taper_nd`), so unchanged cubes give the
 volume back exactly.
 
-* :func:`cubes` / :func:`blend` - the forward cut and its inverse.
-* :func:`crop3d` - a training crop: a random block of a volume, resized by a random factor, flipped
-  and with its axes permuted at random (no axis is special in a 3-D model).
+* :func:`cubes` / :func:`blend` - the forward cut and its inverse; the training crops are
+  :mod:`.training`'s (``crop3d``).
+* :func:`pad_at_least` - symmetric padding of axes shorter than a side (volumes thinner than a cube).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import numpy as np
 from wavediff.errors import InvalidInputError
 from wavediff.tiling import patch_starts, taper_nd
 
-__all__ = ["cubes", "blend", "crop3d"]
+__all__ = ["cubes", "blend", "pad_at_least"]
 
 
 def cubes(volume: np.ndarray, cube: int, hop: int) -> tuple[np.ndarray, dict[str, Any]]:
@@ -45,12 +45,18 @@ def cubes(volume: np.ndarray, cube: int, hop: int) -> tuple[np.ndarray, dict[str
         raise InvalidInputError(f"cubes are cut from a 3-D volume, not shape {vol.shape}")
     if not 1 <= hop <= cube:
         raise InvalidInputError(f"hop={hop} must be between 1 and the cube side {cube}")
-    padded = vol
-    while any(n < cube for n in padded.shape):  # symmetric padding reaches at most the axis' length per pass
-        padded = np.pad(padded, [(0, min(n, max(0, cube - n))) for n in padded.shape], mode="symmetric")
+    padded = pad_at_least(vol, cube)
     starts = patch_starts(padded.shape, (cube,) * 3, (hop,) * 3)
     rows = np.stack([padded[a : a + cube, b : b + cube, c : c + cube] for a, b, c in starts])
     return rows, {"shape": vol.shape, "padded": padded.shape, "starts": starts, "cube": cube}
+
+
+def pad_at_least(arr: np.ndarray, side: int) -> np.ndarray:
+    """``arr`` with every axis shorter than ``side`` padded at its end by mirroring (edge included), as often
+    as needed (one pass reaches at most the axis' own length)."""
+    while any(n < side for n in arr.shape):
+        arr = np.pad(arr, [(0, min(n, max(0, side - n))) for n in arr.shape], mode="symmetric")
+    return arr
 
 
 def blend(rows: np.ndarray, geometry: dict[str, Any]) -> np.ndarray:
@@ -67,24 +73,3 @@ def blend(rows: np.ndarray, geometry: dict[str, Any]) -> np.ndarray:
         norm[region] += weight
     n0, n1, n2 = geometry["shape"]
     return (out / norm)[:n0, :n1, :n2]
-
-
-def crop3d(vol: np.ndarray, size: int, rng: np.random.Generator, scale: tuple[float, float]) -> np.ndarray:
-    """A ``(size, size, size)`` training crop of ``vol``: a random block resized by a factor drawn from
-    ``scale`` (anti-aliased; never below what the crop needs unless the volume is smaller), padded
-    symmetrically where the volume is too thin, then flipped and its axes permuted at random."""
-    from skimage.transform import resize
-
-    factor = max(rng.uniform(*scale), min(1.0, size / min(vol.shape)))
-    need = [min(int(np.ceil(size / factor)) + 4, n) for n in vol.shape]
-    start = [int(rng.integers(0, n - k + 1)) for n, k in zip(vol.shape, need)]
-    block = vol[tuple(slice(s, s + k) for s, k in zip(start, need))]
-    if factor < 0.999:
-        shape = tuple(max(8, round(k * factor)) for k in block.shape)
-        block = resize(block, shape, order=1, anti_aliasing=True, anti_aliasing_sigma=0.5 / factor, preserve_range=True)
-    while any(n < size for n in block.shape):
-        block = np.pad(block, [(0, min(n, max(0, size - n))) for n in block.shape], mode="symmetric")
-    start = [int(rng.integers(0, n - size + 1)) for n in block.shape]
-    block = block[tuple(slice(s, s + size) for s in start)]
-    block = block[tuple(slice(None, None, -1) if rng.random() < 0.5 else slice(None) for _ in range(3))]
-    return np.ascontiguousarray(np.transpose(block, rng.permutation(3)), dtype=np.float32)
